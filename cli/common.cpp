@@ -1,0 +1,113 @@
+#include "cli/common.hpp"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <charconv>
+#include <cstdio>
+
+#include "cli/progress.hpp"
+#include "embstat/base/error.hpp"
+
+namespace embstat::cli {
+
+void add_model_options(CLI::App* sub, ModelArgs& args, bool many) {
+  if (many)
+    sub->add_option("MODEL", args.models,
+                    "Model files, folders or hub ids in the local Hugging Face cache")
+        ->required();
+  else
+    sub->add_option("MODEL", args.models, "A model file, folder or hub id in the local Hugging Face cache")
+        ->required()
+        ->expected(1);
+  sub->add_option("--tensor", args.tensor, "Tensor name to read instead of the detected embedding");
+  sub->add_option("--matrix", args.matrix, "input: the token embedding; output: the unembedding (lm_head)")
+      ->check(CLI::IsMember({"input", "output"}));
+  sub->add_flag("--include-padding", args.include_padding,
+                "Keep rows past the vocabulary (padding rows) in the statistics, as the original study did");
+}
+
+OpenOptions open_options(const ModelArgs& args) {
+  OpenOptions o;
+  o.tensor = args.tensor;
+  o.matrix = args.matrix == "output" ? MatrixChoice::Output : MatrixChoice::Input;
+  return o;
+}
+
+void add_format_option(CLI::App* sub, std::string& format) {
+  sub->add_option("--format", format, "Output format: text, markdown, csv or json")
+      ->check(CLI::IsMember({"text", "table", "markdown", "md", "csv", "json"}));
+}
+
+RowSet load_row_set(const Model& model, const ModelArgs& args, bool dedup) {
+  Matrix raw = decode_to_f32(model.matrix);
+  RowFilter filter;
+  filter.n_tokens = model.vocab.empty() ? -1 : static_cast<std::int64_t>(model.vocab.size());
+  filter.include_padding = args.include_padding;
+  filter.dedup = dedup;
+  RowSet rows = make_row_set(std::move(raw), filter);
+  note_excluded_rows(model, rows);
+  return rows;
+}
+
+void note_excluded_rows(const Model& model, const RowSet& rows) {
+  std::string parts;
+  auto add = [&](std::size_t n, const char* what) {
+    if (n == 0) return;
+    parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", n, what);
+  };
+  add(rows.padding_rows.size(), "padding rows (no token)");
+  add(rows.zero_rows.size(), "zero-norm rows");
+  add(rows.merged_rows.size(), "duplicate rows merged");
+  if (!parts.empty())
+    std::fprintf(stderr, "embstat: %s: excluded %s; %lld of %lld rows used\n", model.name.c_str(), parts.c_str(),
+                 static_cast<long long>(rows.size()), static_cast<long long>(rows.n_total));
+}
+
+std::vector<std::int64_t> parse_id_list(std::string_view spec) {
+  std::vector<std::int64_t> ids;
+  auto parse_int = [&](std::string_view s) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < 0)
+      throw_usage("bad token id '" + std::string(s) + "' in '" + std::string(spec) + "'");
+    return v;
+  };
+  std::size_t start = 0;
+  while (start <= spec.size()) {
+    std::size_t end = spec.find(',', start);
+    if (end == std::string_view::npos) end = spec.size();
+    std::string_view item = spec.substr(start, end - start);
+    if (item.empty()) throw_usage("empty item in id list '" + std::string(spec) + "'");
+    // A range uses '-' (or the en dash that embstat prints).
+    std::size_t dash = item.find('-');
+    std::size_t dash_len = 1;
+    if (dash == std::string_view::npos) {
+      dash = item.find("–");
+      dash_len = std::string_view("–").size();
+    }
+    if (dash == std::string_view::npos) {
+      ids.push_back(parse_int(item));
+    } else {
+      const std::int64_t first = parse_int(item.substr(0, dash));
+      const std::int64_t last = parse_int(item.substr(dash + dash_len));
+      if (last < first) throw_usage("range '" + std::string(item) + "' runs backwards");
+      if (last - first > 100'000'000) throw_usage("range '" + std::string(item) + "' is too large");
+      for (std::int64_t i = first; i <= last; ++i) ids.push_back(i);
+    }
+    start = end + 1;
+  }
+  return ids;
+}
+
+namespace {
+int g_threads = 0;
+}
+
+int thread_count() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+void set_thread_count(int n) {
+  g_threads = n;
+  if (n > 0) omp_set_num_threads(n);
+}
+
+}  // namespace embstat::cli

@@ -1,0 +1,61 @@
+// embstat — geometry of LLM token embeddings, straight from model files.
+// main() only sets up the verbs (each in cli/verb_<name>.cpp) and maps errors to exit codes.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+#include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "cli/verb.hpp"
+#include "embstat/base/error.hpp"
+
+namespace embstat::cli {
+std::vector<Verb>& verb_registry() {
+  static std::vector<Verb> verbs;
+  return verbs;
+}
+}  // namespace embstat::cli
+
+int main(int argc, char** argv) {
+  using namespace embstat;
+  CLI::App app{
+      "embstat: measure the geometry of LLM token embeddings straight from model files.\n"
+      "With no verb: find models in the local caches and tabulate the study's statistics."};
+  app.set_version_flag("--version", std::string("embstat ") + EMBSTAT_VERSION);
+  int threads = 0;
+  bool quiet = false;
+  app.add_option("--threads", threads, "Threads to use (default: all cores)")->check(CLI::Range(1, 1024));
+  app.add_flag("-q,--quiet", quiet, "No progress bars");
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+
+  auto& verbs = cli::verb_registry();
+  std::sort(verbs.begin(), verbs.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+  for (auto& verb : verbs) verb.setup(app);
+  app.parse_complete_callback([&] {
+    if (threads > 0) cli::set_thread_count(threads);
+    if (quiet) cli::ProgressBar::set_enabled(false);
+  });
+
+  try {
+    app.parse(argc, argv);
+    if (app.get_subcommands().empty()) return cli::run_main_job();
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "embstat: %s (see embstat --help)\n", e.what());
+    return exit_code(ErrorKind::Usage);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "embstat: %s\n", e.what());
+    return exit_code(e.kind());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "embstat: out of memory\n");
+    return exit_code(ErrorKind::Io);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "embstat: internal error: %s\n", e.what());
+    return exit_code(ErrorKind::Internal);
+  }
+  return 0;
+}

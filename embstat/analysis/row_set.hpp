@@ -1,0 +1,41 @@
+// RowSet — the unit-normalised rows that take part in a statistic, and the rows left out.
+//
+// Cosine needs a non-zero norm, and rows past the tokenizer (padding) are not tokens: both are
+// excluded and counted, never mixed in silently. Every analysis kernel takes a RowSet, so it
+// works the same for embedding tables, unembeddings and hidden states.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "embstat/matrix/matrix.hpp"
+
+namespace embstat {
+
+struct RowFilter {
+  std::int64_t n_tokens = -1;    // rows with id >= n_tokens are padding; -1 = no vocabulary
+  bool include_padding = false;  // keep padding rows (the study did: it used all rows)
+  bool dedup = false;            // keep one row per bit-identical vector
+};
+
+struct RowSet {
+  Matrix unit;                          // n_used x d, each row of norm 1
+  std::vector<std::int64_t> ids;        // model row id of each used row, ascending
+  std::vector<float> norms;             // original norm of each used row
+  std::vector<std::int64_t> zero_rows;  // excluded: norm 0 (or not finite)
+  std::vector<std::int64_t> padding_rows;   // excluded: no token
+  std::vector<std::int64_t> merged_rows;    // excluded by dedup: a copy of an earlier row
+  std::int64_t n_total = 0;             // rows before filtering
+
+  std::int64_t size() const { return unit.n_rows(); }
+  std::int64_t dim() const { return unit.n_cols(); }
+  // Position of model row `id` in this set, if it was kept.
+  std::optional<std::int64_t> index_of(std::int64_t id) const;
+};
+
+// Filters and normalises `raw` (consumed: its storage becomes `unit`, rows compacted in place,
+// so peak memory stays one matrix). Norms are computed in double.
+RowSet make_row_set(Matrix raw, const RowFilter& filter);
+
+}  // namespace embstat

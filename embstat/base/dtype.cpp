@@ -1,0 +1,206 @@
+#include "embstat/base/dtype.hpp"
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "embstat/base/checked.hpp"
+#include "embstat/base/error.hpp"
+#include "embstat/base/ggml_quants.hpp"
+
+namespace embstat {
+
+float f16_to_f32(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu;
+  const std::uint32_t mant = h & 0x3ffu;
+  std::uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: value = mant * 2^-24, exact in f32
+      const float v = std::ldexp(static_cast<float>(mant), -24);
+      return sign ? -v : v;
+    }
+  } else if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);  // Inf / NaN (payload kept)
+  } else {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+float bf16_to_f32(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
+
+float f8_e4m3_to_f32(std::uint8_t v) {
+  // OCP FP8 E4M3 ("e4m3fn"): bias 7, no infinities, S.1111.111 is NaN.
+  const bool neg = v & 0x80u;
+  const int exp = (v >> 3) & 0xf;
+  const int mant = v & 0x7;
+  float r;
+  if (exp == 0xf && mant == 0x7) return std::numeric_limits<float>::quiet_NaN();
+  if (exp == 0)
+    r = std::ldexp(static_cast<float>(mant), -9);  // subnormal: mant/8 * 2^-6
+  else
+    r = std::ldexp(1.0f + static_cast<float>(mant) / 8.0f, exp - 7);
+  return neg ? -r : r;
+}
+
+float f8_e5m2_to_f32(std::uint8_t v) {
+  // E5M2 is the top byte of an IEEE half.
+  return f16_to_f32(static_cast<std::uint16_t>(v) << 8);
+}
+
+std::uint16_t f32_to_f16(float f) {
+  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const std::uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) {  // Inf or NaN
+    return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+  }
+  if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to Inf
+  if (abs < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+    // value / 2^-24, rounded to nearest even
+    const float scaled = std::bit_cast<float>(abs) * 16777216.0f;
+    const auto m = static_cast<std::uint32_t>(std::nearbyint(scaled));
+    return static_cast<std::uint16_t>(sign | m);
+  }
+  const std::uint32_t exp = ((abs >> 23) - 112) << 10;
+  const std::uint32_t mant = (abs >> 13) & 0x3ffu;
+  std::uint32_t h = exp | mant;
+  const std::uint32_t rest = abs & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // carries into exp correctly
+  return static_cast<std::uint16_t>(sign | h);
+}
+
+std::uint16_t f32_to_bf16(float f) {
+  std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);  // NaN
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return static_cast<std::uint16_t>(x >> 16);
+}
+
+namespace {
+
+template <typename T>
+T load(const std::uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+void decode_f32(const std::uint8_t* src, float* dst, std::int64_t n) {
+  std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+}
+void decode_f64(const std::uint8_t* src, float* dst, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(load<double>(src + 8 * i));
+}
+void decode_f16(const std::uint8_t* src, float* dst, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(load<std::uint16_t>(src + 2 * i));
+}
+void decode_bf16(const std::uint8_t* src, float* dst, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load<std::uint16_t>(src + 2 * i));
+}
+void decode_f8_e4m3(const std::uint8_t* src, float* dst, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = f8_e4m3_to_f32(src[i]);
+}
+void decode_f8_e5m2(const std::uint8_t* src, float* dst, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = f8_e5m2_to_f32(src[i]);
+}
+template <typename T>
+void decode_int(const std::uint8_t* src, float* dst, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(load<T>(src + sizeof(T) * i));
+}
+
+// The table: one row per type. Integer types decode too (npy/safetensors samples hold them),
+// but real embedding tables are floating point.
+const std::array<DTypeInfo, 25> kTable = {{
+    {DType::F32, "F32", 1, 4, true, decode_f32},
+    {DType::F16, "F16", 1, 2, true, decode_f16},
+    {DType::BF16, "BF16", 1, 2, true, decode_bf16},
+    {DType::F64, "F64", 1, 8, true, decode_f64},
+    {DType::F8_E4M3, "F8_E4M3", 1, 1, true, decode_f8_e4m3},
+    {DType::F8_E5M2, "F8_E5M2", 1, 1, true, decode_f8_e5m2},
+    {DType::I8, "I8", 1, 1, true, decode_int<std::int8_t>},
+    {DType::U8, "U8", 1, 1, true, decode_int<std::uint8_t>},
+    {DType::I16, "I16", 1, 2, true, decode_int<std::int16_t>},
+    {DType::U16, "U16", 1, 2, true, decode_int<std::uint16_t>},
+    {DType::I32, "I32", 1, 4, true, decode_int<std::int32_t>},
+    {DType::U32, "U32", 1, 4, true, decode_int<std::uint32_t>},
+    {DType::I64, "I64", 1, 8, true, decode_int<std::int64_t>},
+    {DType::U64, "U64", 1, 8, true, decode_int<std::uint64_t>},
+    {DType::BOOL, "BOOL", 1, 1, true, decode_int<std::uint8_t>},
+    {DType::Q4_0, "Q4_0", ggml::kQK, ggml::kQ4_0Bytes, true, ggml::decode_q4_0},
+    {DType::Q4_1, "Q4_1", ggml::kQK, ggml::kQ4_1Bytes, true, ggml::decode_q4_1},
+    {DType::Q5_0, "Q5_0", ggml::kQK, ggml::kQ5_0Bytes, true, ggml::decode_q5_0},
+    {DType::Q5_1, "Q5_1", ggml::kQK, ggml::kQ5_1Bytes, true, ggml::decode_q5_1},
+    {DType::Q8_0, "Q8_0", ggml::kQK, ggml::kQ8_0Bytes, true, ggml::decode_q8_0},
+    {DType::Q2_K, "Q2_K", ggml::kQK_K, ggml::kQ2_KBytes, true, ggml::decode_q2_k},
+    {DType::Q3_K, "Q3_K", ggml::kQK_K, ggml::kQ3_KBytes, true, ggml::decode_q3_k},
+    {DType::Q4_K, "Q4_K", ggml::kQK_K, ggml::kQ4_KBytes, true, ggml::decode_q4_k},
+    {DType::Q5_K, "Q5_K", ggml::kQK_K, ggml::kQ5_KBytes, true, ggml::decode_q5_k},
+    {DType::Q6_K, "Q6_K", ggml::kQK_K, ggml::kQ6_KBytes, true, ggml::decode_q6_k},
+}};
+
+// GGML type ids (ggml.h enum ggml_type); gaps are removed or unsupported types.
+struct GgmlType {
+  std::uint32_t id;
+  std::string_view name;
+  std::optional<DType> dtype;
+};
+const std::array<GgmlType, 33> kGgmlTypes = {{
+    {0, "F32", DType::F32},      {1, "F16", DType::F16},       {2, "Q4_0", DType::Q4_0},
+    {3, "Q4_1", DType::Q4_1},    {6, "Q5_0", DType::Q5_0},     {7, "Q5_1", DType::Q5_1},
+    {8, "Q8_0", DType::Q8_0},    {9, "Q8_1", std::nullopt},    {10, "Q2_K", DType::Q2_K},
+    {11, "Q3_K", DType::Q3_K},   {12, "Q4_K", DType::Q4_K},    {13, "Q5_K", DType::Q5_K},
+    {14, "Q6_K", DType::Q6_K},   {15, "Q8_K", std::nullopt},   {16, "IQ2_XXS", std::nullopt},
+    {17, "IQ2_XS", std::nullopt}, {18, "IQ3_XXS", std::nullopt}, {19, "IQ1_S", std::nullopt},
+    {20, "IQ4_NL", std::nullopt}, {21, "IQ3_S", std::nullopt},  {22, "IQ2_S", std::nullopt},
+    {23, "IQ4_XS", std::nullopt}, {24, "I8", DType::I8},        {25, "I16", DType::I16},
+    {26, "I32", DType::I32},     {27, "I64", DType::I64},      {28, "F64", DType::F64},
+    {29, "IQ1_M", std::nullopt}, {30, "BF16", DType::BF16},    {34, "TQ1_0", std::nullopt},
+    {35, "TQ2_0", std::nullopt}, {39, "MXFP4", std::nullopt},  {40, "NVFP4", std::nullopt},
+}};
+
+}  // namespace
+
+const DTypeInfo& dtype_info(DType dtype) {
+  for (const auto& info : kTable)
+    if (info.dtype == dtype) return info;
+  throw Error(ErrorKind::Internal, "", "dtype missing from the table");
+}
+
+std::optional<DType> dtype_from_safetensors_name(std::string_view name) {
+  if (name == "BOOL") return DType::BOOL;
+  for (const auto& info : kTable)
+    if (info.block_elems == 1 && info.name == name) return info.dtype;
+  return std::nullopt;
+}
+
+std::optional<DType> dtype_from_ggml_type(std::uint32_t ggml_type) {
+  for (const auto& t : kGgmlTypes)
+    if (t.id == ggml_type) return t.dtype;
+  return std::nullopt;
+}
+
+std::string_view ggml_type_name(std::uint32_t ggml_type) {
+  for (const auto& t : kGgmlTypes)
+    if (t.id == ggml_type) return t.name;
+  return "unknown";
+}
+
+std::optional<std::uint64_t> dtype_bytes(DType dtype, std::uint64_t n_elems) {
+  const auto& info = dtype_info(dtype);
+  if (n_elems % info.block_elems != 0) return std::nullopt;
+  return checked_mul(n_elems / info.block_elems, info.block_bytes);
+}
+
+void decode_row(DType dtype, const std::uint8_t* src, float* dst, std::int64_t n_elems) {
+  const auto& info = dtype_info(dtype);
+  if (!info.decodable) throw_unsupported("", std::string("cannot convert ") + std::string(info.name) + " to f32");
+  info.decode(src, dst, n_elems);
+}
+
+}  // namespace embstat

@@ -1,0 +1,56 @@
+// DType — every element encoding embstat can read, and how to turn a row of it into f32.
+//
+// One table (dtype.cpp) holds, per type: name, elements per block, bytes per block and the
+// row decoder. Plain types have blocks of one element. GGML quantised types store blocks of
+// 32 or 256 elements with their own scales (layouts in ggml_quants.hpp).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace embstat {
+
+enum class DType {
+  F32, F16, BF16, F64, F8_E4M3, F8_E5M2,
+  I8, U8, I16, U16, I32, U32, I64, U64, BOOL,
+  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+  Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+};
+
+struct DTypeInfo {
+  DType dtype;
+  std::string_view name;        // "F32", "BF16", "Q4_K", ... (safetensors / ggml spelling)
+  std::uint32_t block_elems;    // elements per block (1 for plain types)
+  std::uint32_t block_bytes;    // bytes per block
+  bool decodable;               // has a to-f32 decoder (integer types do not)
+  // Decodes n_elems (a multiple of block_elems) from src into dst.
+  void (*decode)(const std::uint8_t* src, float* dst, std::int64_t n_elems);
+};
+
+const DTypeInfo& dtype_info(DType dtype);
+inline std::string_view dtype_name(DType dtype) { return dtype_info(dtype).name; }
+
+// Lookup by name as written in safetensors headers ("F32", "BF16", "F8_E4M3", ...).
+std::optional<DType> dtype_from_safetensors_name(std::string_view name);
+// Lookup by GGML type id as stored in GGUF tensor infos (0 = F32, 1 = F16, 8 = Q8_0, ...).
+std::optional<DType> dtype_from_ggml_type(std::uint32_t ggml_type);
+// The GGML type name for an id even when embstat cannot decode it (for error messages).
+std::string_view ggml_type_name(std::uint32_t ggml_type);
+
+// Bytes needed for n_elems elements, or nullopt on overflow or when n_elems is not a whole
+// number of blocks.
+std::optional<std::uint64_t> dtype_bytes(DType dtype, std::uint64_t n_elems);
+
+// Scalar conversions (exact, all bit patterns incl. NaN/Inf/subnormals).
+float f16_to_f32(std::uint16_t h);
+float bf16_to_f32(std::uint16_t h);
+float f8_e4m3_to_f32(std::uint8_t v);
+float f8_e5m2_to_f32(std::uint8_t v);
+std::uint16_t f32_to_f16(float f);   // round to nearest even (for tests and fixtures)
+std::uint16_t f32_to_bf16(float f);  // round to nearest even
+
+// Decodes a row of any decodable type; throws Error(Unsupported) for the others.
+void decode_row(DType dtype, const std::uint8_t* src, float* dst, std::int64_t n_elems);
+
+}  // namespace embstat
