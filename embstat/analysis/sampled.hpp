@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "embstat/analysis/row_set.hpp"
@@ -36,13 +37,46 @@ struct SampleSummary {
 
 // Draws `n` distinct target positions in [0, rows.size()) with a seeded PRNG (std::mt19937_64,
 // partial Fisher-Yates), returned as model row ids in draw order. n is capped at rows.size().
+// Step i swaps position i with i + r, r uniform in [0, size - i) by rejection on the engine's
+// 64-bit output (r = x % range, x below 2^64 mod range redrawn), so the draw is the same on
+// every platform and standard library.
 std::vector<std::int64_t> draw_targets(const RowSet& rows, std::int64_t n, std::uint64_t seed);
 
-// Statistics for each target id (must be rows of `rows`; throws Error(Usage) otherwise).
+// Statistics for each target id (must be rows of `rows`; throws Error(Usage) otherwise, naming
+// why the row is missing: zero norm, padding, merged duplicate, out of range). Each target is
+// compared with every other row of the set, by position: a bit-identical copy of the target is
+// another row and counts (cos 1). Needs at least two rows. per_target follows target_ids' order.
 SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>& target_ids,
                              const ProgressFn& progress = {});
 
-// A matrix of N(0,1) entries (seeded), the study's random-initialisation control.
+struct SampleOptions {
+  std::int64_t block_rows = 0;    // rows per sgemm tile; 0 = kSampleBlockRows (tests force small)
+  std::int64_t cosine_bytes = 0;  // cap on kept cosines per pass; 0 = kSampleCosineBytes
+  ProgressFn progress;
+};
+// Rows per sgemm tile: (targets x d) * (4,096 x d)^T. The tile (50 x 4,096 floats = 800 KB)
+// is reduced while still in L2/L3, and ~37 tiles on a 152k-row matrix balance over the cores.
+inline constexpr std::int64_t kSampleBlockRows = 4096;
+// Cap on the cosines kept for the medians (targets x rows floats). Targets beyond it are done
+// in further passes over the matrix; 50 targets x 262,208 rows need 52 MB, one pass.
+inline constexpr std::int64_t kSampleCosineBytes = std::int64_t{512} << 20;
+
+SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>& target_ids,
+                             const SampleOptions& options);
+
+// Cosine of row `id` with every row of the set (indexed like rows.ids; its own entry is ~1).
+// One threaded sgemv over the unit rows.
+std::vector<float> cosines_to(const RowSet& rows, std::int64_t id);
+
+// Why model row `id` is not in `rows`: "a zero-norm row", "a padding row (no token)", "a
+// duplicate merged by --dedup", "out of range (N rows)"; "" when it is there.
+std::string why_not_in(const RowSet& rows, std::int64_t id);
+
+// A matrix of N(0,1) entries, the study's random-initialisation control. Deterministic in
+// (seed, shape) whatever the thread count: rows come in blocks of kRandomBlockRows, block b
+// drawn from std::mt19937_64 seeded with splitmix64(seed + b), normals by Marsaglia's polar
+// method on 53-bit uniforms (no std::normal_distribution, whose output differs by library).
+inline constexpr std::int64_t kRandomBlockRows = 256;
 Matrix random_normal_matrix(std::int64_t n_rows, std::int64_t n_cols, std::uint64_t seed);
 
 }  // namespace embstat

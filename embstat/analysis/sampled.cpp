@@ -1,0 +1,298 @@
+#include "embstat/analysis/sampled.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <random>
+
+#include "embstat/analysis/blas.hpp"
+#include "embstat/base/error.hpp"
+
+namespace embstat {
+
+namespace {
+
+// Uniform in [0, range) from the engine's raw 64-bit output: x % range, redrawing the
+// 2^64 mod range smallest values that would bias it. Portable, unlike uniform_int_distribution.
+std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t range) {
+  const std::uint64_t threshold = (0 - range) % range;  // == 2^64 mod range
+  for (;;) {
+    const std::uint64_t x = engine();
+    if (x >= threshold) return x % range;
+  }
+}
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Reduction of one target over one tile of rows. Counts are int64, the sum double.
+struct Partial {
+  float min = std::numeric_limits<float>::infinity();
+  float max = -std::numeric_limits<float>::infinity();
+  double sum = 0;
+  std::int64_t non_negative = 0;
+  std::int64_t n = 0;
+};
+
+// Reduces cos[begin, end) into p. Four double accumulators, combined in a fixed order, so the
+// result depends only on the data, not on threads.
+void reduce_span(const float* cos, std::int64_t begin, std::int64_t end, Partial& p) {
+  double s[4] = {0, 0, 0, 0};
+  float lo = p.min, hi = p.max;
+  std::int64_t nn = 0;
+  std::int64_t j = begin;
+  for (; j + 4 <= end; j += 4)
+    for (int u = 0; u < 4; ++u) {
+      const float c = cos[j + u];
+      s[u] += c;
+      lo = c < lo ? c : lo;
+      hi = c > hi ? c : hi;
+      nn += c >= 0.0f;
+    }
+  for (; j < end; ++j) {
+    const float c = cos[j];
+    s[0] += c;
+    lo = c < lo ? c : lo;
+    hi = c > hi ? c : hi;
+    nn += c >= 0.0f;
+  }
+  p.sum += (s[0] + s[1]) + (s[2] + s[3]);
+  p.min = lo;
+  p.max = hi;
+  p.non_negative += nn;
+  p.n += end - begin;
+}
+
+// One group of targets (positions into rows.unit) against all rows: fills out[k] for each.
+void sample_group(const RowSet& rows, const std::int64_t* positions, std::int64_t n_targets, std::int64_t block_rows,
+                  TargetStats* out, const ProgressFn& progress, std::int64_t& tiles_done, std::int64_t tiles_total) {
+  const std::int64_t n = rows.size();
+  const std::int64_t d = rows.dim();
+
+  // targets: n_targets x d, row-major copies of the target rows.
+  Matrix targets(n_targets, d);
+  for (std::int64_t k = 0; k < n_targets; ++k)
+    std::memcpy(targets.row(k), rows.unit.row(positions[k]), sizeof(float) * static_cast<std::size_t>(d));
+
+  // cosines: n_targets x n; row k = cosines of target k with every row (its own entry included,
+  // skipped by the reductions). Tiles write straight into it (ldc = n): no copy for the median.
+  Matrix cosines(n_targets, n);
+  const std::int64_t n_blocks = (n + block_rows - 1) / block_rows;
+  std::vector<Partial> partial(static_cast<std::size_t>(n_blocks * n_targets));
+
+  std::exception_ptr failure;
+  std::atomic<std::int64_t> done{0};
+  {
+    blas::BlasThreads one(1);  // parallel over tiles: single-threaded BLAS per tile
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+      try {
+        const std::int64_t r0 = b * block_rows;
+        const std::int64_t r1 = std::min(n, r0 + block_rows);
+        // tile (n_targets x (r1 - r0), row stride n) = targets * unit[r0:r1]^T
+        blas::gemm_abt(n_targets, r1 - r0, d, targets.data(), d, rows.unit.row(r0), d, cosines.data() + r0, n);
+        for (std::int64_t k = 0; k < n_targets; ++k) {
+          const float* row = cosines.row(k);
+          Partial& p = partial[static_cast<std::size_t>(b * n_targets + k)];
+          const std::int64_t self = positions[k];
+          if (self >= r0 && self < r1) {  // leave the target itself out, by position
+            reduce_span(row, r0, self, p);
+            reduce_span(row, self + 1, r1, p);
+          } else {
+            reduce_span(row, r0, r1, p);
+          }
+        }
+        const std::int64_t now = ++done;
+        if (progress && omp_get_thread_num() == 0)
+          progress(static_cast<double>(tiles_done + now) / static_cast<double>(tiles_total));
+      } catch (...) {
+#pragma omp critical(embstat_sample_failure)
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  tiles_done += n_blocks;
+
+  // Merge tiles in block order (fixed: the same sums for any thread count), then the medians.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t k = 0; k < n_targets; ++k) {
+    Partial total;
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+      const Partial& p = partial[static_cast<std::size_t>(b * n_targets + k)];
+      total.min = std::min(total.min, p.min);
+      total.max = std::max(total.max, p.max);
+      total.sum += p.sum;
+      total.non_negative += p.non_negative;
+      total.n += p.n;
+    }
+    TargetStats& t = out[k];
+    t.id = rows.ids[static_cast<std::size_t>(positions[k])];
+    t.min = total.min;
+    t.max = total.max;
+    t.mean = total.sum / static_cast<double>(total.n);
+    t.non_negative = total.non_negative;
+    t.negative = total.n - total.non_negative;
+    // Lower median (torch.median) of the n - 1 other cosines: move the last entry over the
+    // target's own, then select element (m - 1) / 2 of the first m = n - 1.
+    float* col = cosines.row(k);
+    col[positions[k]] = col[n - 1];
+    const std::int64_t m = n - 1;
+    std::nth_element(col, col + (m - 1) / 2, col + m);
+    t.median = col[(m - 1) / 2];
+  }
+}
+
+double population_std(const std::vector<TargetStats>& ts, double mean, double (*get)(const TargetStats&)) {
+  if (ts.empty()) return 0;
+  double s = 0;
+  for (const auto& t : ts) {
+    const double dv = get(t) - mean;
+    s += dv * dv;
+  }
+  return std::sqrt(s / static_cast<double>(ts.size()));
+}
+
+}  // namespace
+
+std::string why_not_in(const RowSet& rows, std::int64_t id) {
+  if (rows.index_of(id)) return "";
+  auto in = [](const std::vector<std::int64_t>& v, std::int64_t x) { return std::binary_search(v.begin(), v.end(), x); };
+  if (id < 0 || id >= rows.n_total) return "out of range (the matrix has " + std::to_string(rows.n_total) + " rows)";
+  if (in(rows.zero_rows, id)) return "a zero-norm row (it has no cosine)";
+  if (in(rows.padding_rows, id)) return "a padding row (past the vocabulary; --include-padding keeps it)";
+  if (in(rows.merged_rows, id)) return "a duplicate row merged by --dedup";
+  return "not among the analysed rows";
+}
+
+std::vector<std::int64_t> draw_targets(const RowSet& rows, std::int64_t n, std::uint64_t seed) {
+  const std::int64_t size = rows.size();
+  n = std::clamp<std::int64_t>(n, 0, size);
+  std::vector<std::int64_t> pos(static_cast<std::size_t>(size));
+  for (std::int64_t i = 0; i < size; ++i) pos[static_cast<std::size_t>(i)] = i;
+  std::mt19937_64 engine(seed);
+  std::vector<std::int64_t> ids;
+  ids.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto j = i + static_cast<std::int64_t>(uniform_below(engine, static_cast<std::uint64_t>(size - i)));
+    std::swap(pos[static_cast<std::size_t>(i)], pos[static_cast<std::size_t>(j)]);
+    ids.push_back(rows.ids[static_cast<std::size_t>(pos[static_cast<std::size_t>(i)])]);
+  }
+  return ids;
+}
+
+SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>& target_ids,
+                             const ProgressFn& progress) {
+  SampleOptions options;
+  options.progress = progress;
+  return sample_cosines(rows, target_ids, options);
+}
+
+SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>& target_ids,
+                             const SampleOptions& options) {
+  const std::int64_t n = rows.size();
+  if (n < 2)
+    throw_usage("sampling needs at least two usable rows; this matrix has " + std::to_string(n) + " (of " +
+                std::to_string(rows.n_total) + ")");
+  if (target_ids.empty()) throw_usage("no target rows to sample");
+  std::vector<std::int64_t> positions;
+  positions.reserve(target_ids.size());
+  for (std::int64_t id : target_ids) {
+    const auto pos = rows.index_of(id);
+    if (!pos) throw_usage("target row " + std::to_string(id) + " is " + why_not_in(rows, id));
+    positions.push_back(*pos);
+  }
+
+  const std::int64_t n_targets = static_cast<std::int64_t>(positions.size());
+  const std::int64_t block_rows = options.block_rows > 0 ? options.block_rows : kSampleBlockRows;
+  // Targets per pass, so that the kept cosines stay under kSampleCosineBytes.
+  const std::int64_t cap = options.cosine_bytes > 0 ? options.cosine_bytes : kSampleCosineBytes;
+  const std::int64_t per_pass =
+      std::clamp<std::int64_t>(cap / (n * static_cast<std::int64_t>(sizeof(float))), 1, n_targets);
+  const std::int64_t n_passes = (n_targets + per_pass - 1) / per_pass;
+  const std::int64_t tiles_total = n_passes * ((n + block_rows - 1) / block_rows);
+
+  SampleSummary s;
+  s.per_target.resize(static_cast<std::size_t>(n_targets));
+  std::int64_t tiles_done = 0;
+  for (std::int64_t k0 = 0; k0 < n_targets; k0 += per_pass) {
+    const std::int64_t k1 = std::min(n_targets, k0 + per_pass);
+    sample_group(rows, positions.data() + k0, k1 - k0, block_rows, s.per_target.data() + k0, options.progress,
+                 tiles_done, tiles_total);
+  }
+  if (options.progress) options.progress(1.0);
+
+  using Get = double (*)(const TargetStats&);
+  struct Field {
+    double* mean;
+    double* std;
+    Get get;
+  };
+  const Field fields[] = {
+      {&s.min, &s.min_std, [](const TargetStats& t) { return static_cast<double>(t.min); }},
+      {&s.max, &s.max_std, [](const TargetStats& t) { return static_cast<double>(t.max); }},
+      {&s.mean, &s.mean_std, [](const TargetStats& t) { return t.mean; }},
+      {&s.median, &s.median_std, [](const TargetStats& t) { return static_cast<double>(t.median); }},
+      {&s.non_negative, &s.non_negative_std, [](const TargetStats& t) { return static_cast<double>(t.non_negative); }},
+      {&s.negative, &s.negative_std, [](const TargetStats& t) { return static_cast<double>(t.negative); }},
+      {&s.fraction_non_negative, &s.fraction_non_negative_std,
+       [](const TargetStats& t) { return t.fraction_non_negative(); }},
+  };
+  for (const Field& f : fields) {
+    double sum = 0;
+    for (const auto& t : s.per_target) sum += f.get(t);
+    *f.mean = sum / static_cast<double>(n_targets);
+    *f.std = population_std(s.per_target, *f.mean, f.get);
+  }
+  return s;
+}
+
+std::vector<float> cosines_to(const RowSet& rows, std::int64_t id) {
+  const auto pos = rows.index_of(id);
+  if (!pos) throw_usage("row " + std::to_string(id) + " is " + why_not_in(rows, id));
+  const std::int64_t d = rows.dim();
+  std::vector<float> target(rows.unit.row(*pos), rows.unit.row(*pos) + d);  // the matrix is read, not aliased
+  std::vector<float> cos(static_cast<std::size_t>(rows.size()));
+  blas::BlasThreads all(omp_get_max_threads());  // one BLAS call: BLAS is the parallel level
+  blas::gemv_ax(rows.size(), d, rows.unit.data(), d, target.data(), cos.data());
+  return cos;
+}
+
+Matrix random_normal_matrix(std::int64_t n_rows, std::int64_t n_cols, std::uint64_t seed) {
+  Matrix m(n_rows, n_cols);
+  const std::int64_t n_blocks = (n_rows + kRandomBlockRows - 1) / kRandomBlockRows;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t b = 0; b < n_blocks; ++b) {
+    std::mt19937_64 engine(splitmix64(seed + static_cast<std::uint64_t>(b)));
+    auto uniform = [&engine] {  // in [-1, 1), 53 random bits
+      return static_cast<double>(engine() >> 11) * 0x1.0p-52 - 1.0;
+    };
+    const std::int64_t r0 = b * kRandomBlockRows;
+    const std::int64_t r1 = std::min(n_rows, r0 + kRandomBlockRows);
+    float* out = m.row(r0);
+    const std::int64_t count = (r1 - r0) * n_cols;
+    for (std::int64_t i = 0; i < count; i += 2) {
+      double u, v, s;
+      do {
+        u = uniform();
+        v = uniform();
+        s = u * u + v * v;
+      } while (s >= 1.0 || s == 0.0);
+      const double f = std::sqrt(-2.0 * std::log(s) / s);
+      out[i] = static_cast<float>(u * f);
+      if (i + 1 < count) out[i + 1] = static_cast<float>(v * f);
+    }
+  }
+  return m;
+}
+
+}  // namespace embstat
