@@ -1,0 +1,884 @@
+#include "embstat/analysis/geometry.hpp"
+
+#include <lapacke.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#include "embstat/analysis/all_pairs.hpp"
+#include "embstat/analysis/blas.hpp"
+#include "embstat/analysis/sampled.hpp"
+#include "embstat/base/error.hpp"
+
+namespace embstat {
+
+namespace {
+
+// Rows per BLAS-3 chunk (ssyrk for the covariance, sgemm for I(W) and all-but-the-top): about
+// kChunkFloats floats (32 MB) of rows, so a chunk of centred rows stays far below the matrix
+// while the k dimension of each call (>= 256) keeps the BLAS kernels at full speed. At most
+// kMaxChunkRows rows: ssyrk sums a chunk in f32 before it is added to the double accumulator.
+constexpr std::int64_t kChunkFloats = std::int64_t{8} << 20;
+constexpr std::int64_t kMinChunkRows = 256;
+constexpr std::int64_t kMaxChunkRows = 8192;
+
+// Sampled per-class negative fractions: up to kClassRows rows of each class against one common
+// set of kClassPartners random rows. One (classes x 256) x 4,096 sgemm: < 1 s at d = 5,376.
+constexpr std::int64_t kClassRows = 256;
+constexpr std::int64_t kClassPartners = 4096;
+
+// Zero-row and duplicate ids listed in full up to this many (counts are always complete).
+constexpr std::size_t kListedIds = 100;
+constexpr std::size_t kGroupIdsListed = 20;
+
+std::int64_t chunk_rows(std::int64_t d) {
+  return std::clamp(kChunkFloats / std::max<std::int64_t>(d, 1), kMinChunkRows, kMaxChunkRows);
+}
+
+// Uniform in [0, range) from the engine's raw output by rejection (portable across libraries).
+std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t range) {
+  const std::uint64_t threshold = (0 - range) % range;
+  for (;;) {
+    const std::uint64_t x = engine();
+    if (x >= threshold) return x % range;
+  }
+}
+
+// `k` distinct values of [0, n) by partial Fisher-Yates (all of them, in order, when k >= n).
+std::vector<std::int64_t> choose(std::int64_t n, std::int64_t k, std::mt19937_64& engine) {
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
+  std::iota(idx.begin(), idx.end(), std::int64_t{0});
+  if (k >= n) return idx;
+  for (std::int64_t i = 0; i < k; ++i) {
+    const auto j = i + static_cast<std::int64_t>(uniform_below(engine, static_cast<std::uint64_t>(n - i)));
+    std::swap(idx[static_cast<std::size_t>(i)], idx[static_cast<std::size_t>(j)]);
+  }
+  idx.resize(static_cast<std::size_t>(k));
+  return idx;
+}
+
+// Per-coordinate sums over the rows of a set, in double: sum of raw rows (norm * unit), sum of
+// unit rows, sum of squared unit entries. Each thread owns a range of coordinates and walks
+// every row in order, so each sum is accumulated in the same order for any thread count.
+struct ColumnSums {
+  std::vector<double> raw, unit, unit_sq;
+};
+
+ColumnSums column_sums(const RowSet& rows) {
+  const std::int64_t n = rows.size(), d = rows.dim();
+  ColumnSums s;
+  s.raw.assign(static_cast<std::size_t>(d), 0.0);
+  s.unit.assign(static_cast<std::size_t>(d), 0.0);
+  s.unit_sq.assign(static_cast<std::size_t>(d), 0.0);
+  double* raw = s.raw.data();
+  double* unit = s.unit.data();
+  double* sq = s.unit_sq.data();
+#pragma omp parallel
+  {
+    const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const std::int64_t k0 = d * t / nt, k1 = d * (t + 1) / nt;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float* u = rows.unit.row(i);
+      const double r = rows.norms[static_cast<std::size_t>(i)];
+      for (std::int64_t k = k0; k < k1; ++k) {
+        const double v = u[k];
+        raw[k] += r * v;
+        unit[k] += v;
+        sq[k] += v * v;
+      }
+    }
+  }
+  return s;
+}
+
+// Copies the unit rows at the given positions into a new matrix (rows in that order).
+Matrix gather_rows(const RowSet& rows, const std::vector<std::int64_t>& positions) {
+  Matrix out(static_cast<std::int64_t>(positions.size()), rows.dim());
+  for (std::size_t j = 0; j < positions.size(); ++j)
+    std::copy_n(rows.unit.row(positions[j]), rows.dim(), out.row(static_cast<std::int64_t>(j)));
+  return out;
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t k = 0; k < a.size(); ++k) s += a[k] * b[k];
+  return s;
+}
+
+// Exact mean of cos(u_i, u_j) over pairs i != j: (|sum u|^2 - sum |u_i|^2) / (n (n - 1)).
+double identity_mean_cosine(const ColumnSums& s, std::int64_t n) {
+  if (n < 2) return 0;
+  const double total_sq = std::accumulate(s.unit_sq.begin(), s.unit_sq.end(), 0.0);
+  return (dot(s.unit, s.unit) - total_sq) / (static_cast<double>(n) * static_cast<double>(n - 1));
+}
+
+// ---- Eigen-decompositions (LAPACK, double) ----------------------------------------------
+//
+// A d x d symmetric matrix is kept in a row-major vector with its UPPER triangle filled; the
+// same memory read column-major is the LOWER triangle, so LAPACK is called with
+// LAPACK_COL_MAJOR, 'L' and no transposed copy.
+
+void lapack_check(lapack_int info, const char* routine) {
+  if (info != 0)
+    throw Error(ErrorKind::Internal, "", std::string(routine) + " failed (info " + std::to_string(info) + ")");
+}
+
+struct TopEigen {
+  std::vector<double> values;   // all d eigenvalues, descending
+  std::vector<double> vectors;  // n_vectors x d row-major: the top eigenvectors, descending
+};
+
+// One tridiagonal reduction (dsytrd), then all eigenvalues (dsterf) and only the top
+// n_vectors eigenvectors (dstemr on the tridiagonal, dormtr back): about a third of the cost
+// of a full dsyevd. `a` is destroyed.
+TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vectors) {
+  const lapack_int d = blas::blas_int(d64, "dimension");
+  std::vector<double> diag(static_cast<std::size_t>(d)), off(static_cast<std::size_t>(d), 0.0),
+      tau(static_cast<std::size_t>(d), 0.0);
+  lapack_check(LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', d, a.data(), d, diag.data(), off.data(), tau.data()),
+               "dsytrd");
+  TopEigen out;
+  out.values = diag;
+  {
+    std::vector<double> e(off.begin(), off.end() - 1);
+    if (d > 1) lapack_check(LAPACKE_dsterf(d, out.values.data(), e.data()), "dsterf");
+  }
+  std::reverse(out.values.begin(), out.values.end());
+  if (n_vectors <= 0) return out;
+
+  const lapack_int nv = static_cast<lapack_int>(std::min<std::int64_t>(n_vectors, d));
+  std::vector<double> dd = diag, ee = off;
+  ee[static_cast<std::size_t>(d - 1)] = 0;
+  std::vector<double> w(static_cast<std::size_t>(d));
+  std::vector<double> z(static_cast<std::size_t>(d) * static_cast<std::size_t>(nv));
+  std::vector<lapack_int> isuppz(2 * static_cast<std::size_t>(nv));
+  lapack_int m = 0;
+  lapack_logical tryrac = 1;
+  lapack_check(LAPACKE_dstemr(LAPACK_COL_MAJOR, 'V', 'I', d, dd.data(), ee.data(), 0.0, 0.0, d - nv + 1, d, &m,
+                              w.data(), z.data(), d, nv, isuppz.data(), &tryrac),
+               "dstemr");
+  if (m != nv) throw Error(ErrorKind::Internal, "", "dstemr returned " + std::to_string(m) + " eigenvectors");
+  lapack_check(LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', d, nv, a.data(), d, tau.data(), z.data(), d), "dormtr");
+  // Column j of z (contiguous) is the eigenvector of w[j], ascending: reverse to descending.
+  out.vectors.resize(z.size());
+  for (lapack_int j = 0; j < nv; ++j)
+    std::copy_n(z.begin() + static_cast<std::ptrdiff_t>(j) * d, d,
+                out.vectors.begin() + static_cast<std::ptrdiff_t>(nv - 1 - j) * d);
+  return out;
+}
+
+// All eigenvectors (dsyevd), as rows of a d x d row-major f32 matrix. `a` is destroyed.
+std::vector<float> all_eigenvectors(std::vector<double>& a, std::int64_t d64) {
+  const lapack_int d = blas::blas_int(d64, "dimension");
+  std::vector<double> w(static_cast<std::size_t>(d));
+  lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', d, a.data(), d, w.data()), "dsyevd");
+  // Column-major columns are eigenvectors: read row-major, row j is eigenvector j.
+  return std::vector<float>(a.begin(), a.end());
+}
+
+// ---- Covariance ---------------------------------------------------------------------------
+
+// sum_i (x_i - mu)(x_i - mu)^T over the set, x_i = norm_i * unit_i: the upper triangle of a
+// d x d row-major double matrix. Per chunk of rows: centre in f32, one threaded ssyrk, add the
+// f32 result to the double accumulator, chunks in order (same result for any thread count).
+std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double>& mu, const ProgressFn& progress,
+                                    double p0, double p1) {
+  const std::int64_t n = rows.size(), d = rows.dim();
+  const std::int64_t step = chunk_rows(d);
+  const std::size_t dd = static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
+  std::vector<double> acc(dd, 0.0);
+  std::vector<float> part(dd, 0.0f);
+  std::vector<float> chunk(static_cast<std::size_t>(std::min(step, n) * d));
+  std::vector<float> muf(mu.begin(), mu.end());
+  const int bd = blas::blas_int(d, "dimension");
+  blas::BlasThreads all(omp_get_max_threads());
+  for (std::int64_t c0 = 0; c0 < n; c0 += step) {
+    const std::int64_t m = std::min(step, n - c0);
+    for (std::int64_t i = 0; i < m; ++i) {
+      const float* u = rows.unit.row(c0 + i);
+      const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
+      float* x = chunk.data() + i * d;
+      for (std::int64_t k = 0; k < d; ++k) x[k] = r * u[k] - muf[static_cast<std::size_t>(k)];
+    }
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bd, blas::blas_int(m, "chunk rows"), 1.0f, chunk.data(), bd,
+                0.0f, part.data(), bd);
+    for (std::int64_t a = 0; a < d; ++a) {
+      double* dst = acc.data() + a * d;
+      const float* src = part.data() + a * d;
+      for (std::int64_t b = a; b < d; ++b) dst[b] += src[b];
+    }
+    if (progress) progress(p0 + (p1 - p0) * static_cast<double>(c0 + m) / static_cast<double>(n));
+  }
+  return acc;
+}
+
+// ---- I(W) ---------------------------------------------------------------------------------
+
+// exp(x) for x <= 0 in f32 (0 below about -87), relative error < 3e-7: x log2(e) = n + f with
+// |f| <= 1/2, 2^f by its degree-7 Taylor series, 2^n by building the exponent bits. Branch-free
+// so the loops that call it vectorise.
+inline float exp_nonpositive(float x) {
+  const float t = std::max(x, -87.0f) * 1.44269504088896341f;
+  const int n = static_cast<int>(t - 0.5f);  // t <= 0: truncation gives round-to-nearest-ish
+  const float f = (t - static_cast<float>(n)) * 0.693147180559945309f;  // |f| <= ln2 / 2
+  float p = 1.0f / 5040.0f;
+  p = p * f + 1.0f / 720.0f;
+  p = p * f + 1.0f / 120.0f;
+  p = p * f + 1.0f / 24.0f;
+  p = p * f + 1.0f / 6.0f;
+  p = p * f + 0.5f;
+  p = p * f + 1.0f;
+  p = p * f + 1.0f;
+  const float scale = std::bit_cast<float>(static_cast<std::uint32_t>(n + 127) << 23);
+  return p * scale;
+}
+
+// log Z(c) and log Z(-c) for every eigenvector c, Z(c) = sum_i exp(c . x_i): running
+// log-sum-exp per direction (max and scaled sum in double), one sgemm per chunk of unit rows,
+// the tile reduced by columns (each column by one thread, rows in order: thread-count
+// independent). Returns log I = min log Z - max log Z over the 2d directions.
+double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, const ProgressFn& progress, double p0,
+                       double p1) {
+  const std::int64_t n = rows.size(), d = rows.dim();
+  const std::int64_t step = chunk_rows(d);
+  std::vector<float> tile(static_cast<std::size_t>(std::min(step, n) * d));
+  const double ninf = -std::numeric_limits<double>::infinity();
+  std::vector<double> max_pos(static_cast<std::size_t>(d), ninf), sum_pos(static_cast<std::size_t>(d), 0.0);
+  std::vector<double> max_neg(static_cast<std::size_t>(d), ninf), sum_neg(static_cast<std::size_t>(d), 0.0);
+  // Per-tile scratch, one slice of columns per thread (allocated here: nothing throws inside
+  // the parallel region).
+  std::vector<float> col_hi(static_cast<std::size_t>(d)), col_lo(static_cast<std::size_t>(d));
+  std::vector<float> exp_pos(static_cast<std::size_t>(d)), exp_neg(static_cast<std::size_t>(d));
+  std::vector<double> tile_pos(static_cast<std::size_t>(d)), tile_neg(static_cast<std::size_t>(d));
+  for (std::int64_t c0 = 0; c0 < n; c0 += step) {
+    const std::int64_t m = std::min(step, n - c0);
+    {
+      blas::BlasThreads all(omp_get_max_threads());
+      // tile (m x d) = unit rows (m x d) * vectors^T: tile[i][j] = u_i . c_j
+      blas::gemm_abt(m, d, d, rows.unit.row(c0), d, vectors.data(), d, tile.data(), d);
+    }
+    const float* norms = rows.norms.data() + c0;
+#pragma omp parallel
+    {
+      const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const std::int64_t j0 = d * t / nt, j1 = d * (t + 1) / nt;
+      float* hi = col_hi.data() + j0;
+      float* lo = col_lo.data() + j0;
+      float* ep = exp_pos.data() + j0;
+      float* en = exp_neg.data() + j0;
+      double* sp = tile_pos.data() + j0;
+      double* sn = tile_neg.data() + j0;
+      const std::int64_t w = j1 - j0;
+      for (std::int64_t j = 0; j < w; ++j) {
+        hi[j] = -std::numeric_limits<float>::infinity();
+        lo[j] = std::numeric_limits<float>::infinity();
+        sp[j] = sn[j] = 0;
+      }
+      // Scale rows to raw projections in place (x_i . c = norm_i u_i . c), and find each
+      // column's range in this tile.
+      for (std::int64_t i = 0; i < m; ++i) {
+        float* p = tile.data() + i * d + j0;
+        const float r = norms[i];
+        for (std::int64_t j = 0; j < w; ++j) {
+          p[j] *= r;
+          hi[j] = std::max(hi[j], p[j]);
+          lo[j] = std::min(lo[j], p[j]);
+        }
+      }
+      for (std::int64_t i = 0; i < m; ++i) {
+        const float* p = tile.data() + i * d + j0;
+        for (std::int64_t j = 0; j < w; ++j) {
+          ep[j] = exp_nonpositive(p[j] - hi[j]);
+          en[j] = exp_nonpositive(lo[j] - p[j]);
+        }
+        for (std::int64_t j = 0; j < w; ++j) {
+          sp[j] += ep[j];
+          sn[j] += en[j];
+        }
+      }
+      // Merge (max, sum) of this tile into the running ones: log-sum-exp in two parts.
+      auto merge = [](double& run_max, double& run_sum, double tile_max, double tile_sum) {
+        if (tile_max > run_max) {
+          run_sum = run_sum * std::exp(run_max - tile_max) + tile_sum;
+          run_max = tile_max;
+        } else {
+          run_sum += tile_sum * std::exp(tile_max - run_max);
+        }
+      };
+      for (std::int64_t j = 0; j < w; ++j) {
+        const auto jj = static_cast<std::size_t>(j0 + j);
+        merge(max_pos[jj], sum_pos[jj], hi[j], sp[j]);
+        merge(max_neg[jj], sum_neg[jj], -static_cast<double>(lo[j]), sn[j]);
+      }
+    }
+    if (progress) progress(p0 + (p1 - p0) * static_cast<double>(c0 + m) / static_cast<double>(n));
+  }
+  double lo_z = std::numeric_limits<double>::infinity(), hi_z = -lo_z;
+  for (std::size_t j = 0; j < static_cast<std::size_t>(d); ++j) {
+    for (const double log_z : {max_pos[j] + std::log(sum_pos[j]), max_neg[j] + std::log(sum_neg[j])}) {
+      lo_z = std::min(lo_z, log_z);
+      hi_z = std::max(hi_z, log_z);
+    }
+  }
+  return lo_z - hi_z;
+}
+
+// ---- Transformed sets ---------------------------------------------------------------------
+
+// x'_i = (x_i - mu) - V^T (V (x_i - mu)) - offset for every row, where V (n_v x d, row-major)
+// holds the components to remove (n_v may be 0: plain centring) and offset is 0 or a constant
+// vector. Rows come out raw (not normalised); make_row_set does that.
+Matrix transformed_rows(const RowSet& rows, const std::vector<double>& mu, const std::vector<float>& v,
+                        std::int64_t n_v, const std::vector<double>* offset) {
+  const std::int64_t n = rows.size(), d = rows.dim();
+  Matrix out(n, d);
+  // Centre, project out, then subtract the offset.
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* u = rows.unit.row(i);
+    const float r = rows.norms[static_cast<std::size_t>(i)];
+    float* x = out.row(i);
+    for (std::int64_t k = 0; k < d; ++k) x[k] = r * u[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
+  }
+  if (n_v > 0) {
+    const std::int64_t step = chunk_rows(d);
+    std::vector<float> coef(static_cast<std::size_t>(std::min(step, n) * n_v));
+    blas::BlasThreads all(omp_get_max_threads());
+    for (std::int64_t c0 = 0; c0 < n; c0 += step) {
+      const std::int64_t m = std::min(step, n - c0);
+      // coef (m x n_v) = X~ V^T; X~ <- X~ - coef V
+      blas::gemm_abt(m, n_v, d, out.row(c0), d, v.data(), d, coef.data(), n_v);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(m, "chunk rows"),
+                  blas::blas_int(d, "dimension"), blas::blas_int(n_v, "components"), -1.0f, coef.data(),
+                  blas::blas_int(n_v, "components"), v.data(), blas::blas_int(d, "dimension"), 1.0f, out.row(c0),
+                  blas::blas_int(d, "dimension"));
+    }
+  }
+  if (offset) {
+    const std::vector<double>& o = *offset;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      float* x = out.row(i);
+      for (std::int64_t k = 0; k < d; ++k) x[k] = static_cast<float>(x[k] - o[static_cast<std::size_t>(k)]);
+    }
+  }
+  return out;
+}
+
+// A RowSet of transformed rows, ids mapped back to the model's row ids.
+RowSet transformed_set(const RowSet& rows, Matrix raw) {
+  RowSet set = make_row_set(std::move(raw), RowFilter{});
+  for (auto& id : set.ids) id = rows.ids[static_cast<std::size_t>(id)];
+  for (auto& id : set.zero_rows) id = rows.ids[static_cast<std::size_t>(id)];
+  set.n_total = rows.n_total;
+  return set;
+}
+
+// Sampled (and exact) fraction of non-negative pairs of a set, with the given targets.
+PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& targets, bool exact,
+                           AllPairsResult* exact_out, const char* what, std::vector<std::string>& notes) {
+  PairFraction f;
+  f.rows = set.size();
+  f.mean_cosine = identity_mean_cosine(column_sums(set), set.size());
+  std::vector<std::int64_t> present;
+  for (const auto id : targets)
+    if (set.index_of(id)) present.push_back(id);
+  if (present.size() < targets.size())
+    notes.push_back(std::to_string(targets.size() - present.size()) + " target(s) have zero norm " + what +
+                    " and were skipped there");
+  if (set.size() >= 2 && !present.empty()) {
+    const SampleSummary s = sample_cosines(set, present);
+    f.targets = static_cast<std::int64_t>(present.size());
+    f.sampled = s.fraction_non_negative;
+    f.sampled_std = s.fraction_non_negative_std;
+  }
+  if (exact && set.size() >= 2) {
+    AllPairsOptions o;
+    o.per_row = exact_out != nullptr;
+    AllPairsResult r = all_pairs(set, o);
+    f.exact = r.fraction_non_negative;
+    f.exact_pairs = r.pairs;
+    if (exact_out) *exact_out = std::move(r);
+  }
+  return f;
+}
+
+// ---- Odd rows -----------------------------------------------------------------------------
+
+// 64-bit hash of a byte string: four independent multiply-xorshift lanes over 8-byte words.
+std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n) {
+  constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t h[4] = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL, 0xa4093822299f31d0ULL, 0x082efa98ec4e6c89ULL};
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int l = 0; l < 4; ++l) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i + 8 * l, 8);
+      h[l] = (h[l] ^ w) * kMul;
+      h[l] ^= h[l] >> 29;
+    }
+  std::uint64_t tail = n;
+  for (; i < n; ++i) tail = (tail ^ p[i]) * kMul;
+  std::uint64_t out = tail;
+  for (const auto x : h) out = (out ^ x) * kMul, out ^= out >> 32;
+  return out;
+}
+
+Duplicates find_duplicates(const RowSet& rows, const MatrixView& source, int n_listed) {
+  Duplicates dup;
+  const std::int64_t n = rows.size();
+  dup.by_source_bytes = source.n_rows > 0 && source.n_rows == rows.n_total && source.data != nullptr;
+  const std::size_t unit_bytes = sizeof(float) * static_cast<std::size_t>(rows.dim());
+  // The bytes compared for row position i: its encoded row, or its unit row + norm.
+  auto row_hash = [&](std::int64_t i) -> std::uint64_t {
+    if (dup.by_source_bytes)
+      return hash_bytes(source.row(rows.ids[static_cast<std::size_t>(i)]), static_cast<std::size_t>(source.row_bytes));
+    const std::uint64_t h = hash_bytes(reinterpret_cast<const std::uint8_t*>(rows.unit.row(i)), unit_bytes);
+    return h ^ (std::uint64_t{std::bit_cast<std::uint32_t>(rows.norms[static_cast<std::size_t>(i)])} * 0x9e3779b97f4a7c15ULL);
+  };
+  auto same = [&](std::int64_t a, std::int64_t b) {
+    if (dup.by_source_bytes)
+      return std::memcmp(source.row(rows.ids[static_cast<std::size_t>(a)]),
+                         source.row(rows.ids[static_cast<std::size_t>(b)]),
+                         static_cast<std::size_t>(source.row_bytes)) == 0;
+    return rows.norms[static_cast<std::size_t>(a)] == rows.norms[static_cast<std::size_t>(b)] &&
+           std::memcmp(rows.unit.row(a), rows.unit.row(b), unit_bytes) == 0;
+  };
+  std::vector<std::pair<std::uint64_t, std::int64_t>> keyed(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) keyed[static_cast<std::size_t>(i)] = {row_hash(i), i};
+  std::sort(keyed.begin(), keyed.end());
+
+  std::vector<DuplicateGroup> groups;
+  for (std::size_t a = 0; a < keyed.size();) {
+    std::size_t b = a + 1;
+    while (b < keyed.size() && keyed[b].first == keyed[a].first) ++b;
+    if (b - a > 1) {
+      // Split the equal-hash run into classes of identical rows (collisions are vanishingly rare).
+      std::vector<bool> used(b - a, false);
+      for (std::size_t x = a; x < b; ++x) {
+        if (used[x - a]) continue;
+        DuplicateGroup g;
+        g.ids.push_back(rows.ids[static_cast<std::size_t>(keyed[x].second)]);
+        for (std::size_t y = x + 1; y < b; ++y)
+          if (!used[y - a] && same(keyed[x].second, keyed[y].second)) {
+            used[y - a] = true;
+            g.ids.push_back(rows.ids[static_cast<std::size_t>(keyed[y].second)]);
+          }
+        if (g.ids.size() > 1) {
+          std::sort(g.ids.begin(), g.ids.end());
+          groups.push_back(std::move(g));
+        }
+      }
+    }
+    a = b;
+  }
+  double pairs = 0;
+  for (const auto& g : groups) {
+    const auto s = static_cast<std::int64_t>(g.ids.size());
+    dup.rows += s;
+    pairs += 0.5 * static_cast<double>(s) * static_cast<double>(s - 1);
+  }
+  dup.groups = static_cast<std::int64_t>(groups.size());
+  dup.redundant = dup.rows - dup.groups;
+  dup.pair_fraction = n > 1 ? pairs / (0.5 * static_cast<double>(n) * static_cast<double>(n - 1)) : 0.0;
+  std::sort(groups.begin(), groups.end(), [](const DuplicateGroup& x, const DuplicateGroup& y) {
+    return x.ids.size() != y.ids.size() ? x.ids.size() > y.ids.size() : x.ids.front() < y.ids.front();
+  });
+  if (groups.size() > static_cast<std::size_t>(std::max(n_listed, 0))) groups.resize(static_cast<std::size_t>(n_listed));
+  dup.largest = std::move(groups);
+  return dup;
+}
+
+// Percent of values strictly below v in a sorted list.
+double percent_below(const std::vector<double>& sorted, double v) {
+  const auto k = std::lower_bound(sorted.begin(), sorted.end(), v) - sorted.begin();
+  return 100.0 * static_cast<double>(k) / static_cast<double>(sorted.size());
+}
+
+// Value at the p-th percentile (linear interpolation) of a sorted list.
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const double pos = std::clamp(p / 100.0, 0.0, 1.0) * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<std::size_t>(pos);
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace
+
+Distribution describe(std::vector<double> values) {
+  Distribution d;
+  d.count = static_cast<std::int64_t>(values.size());
+  if (values.empty()) return d;
+  std::sort(values.begin(), values.end());
+  d.min = values.front();
+  d.max = values.back();
+  d.p25 = percentile(values, 25);
+  d.median = percentile(values, 50);
+  d.p75 = percentile(values, 75);
+  double sum = 0;
+  std::int64_t positive = 0;
+  for (const double v : values) {
+    sum += v;
+    positive += v > 0;
+  }
+  d.mean = sum / static_cast<double>(values.size());
+  d.fraction_positive = static_cast<double>(positive) / static_cast<double>(values.size());
+  return d;
+}
+
+double isoscore(const std::vector<double>& eigenvalues) {
+  const double d = static_cast<double>(eigenvalues.size());
+  if (eigenvalues.size() < 2) throw Error(ErrorKind::Usage, "", "IsoScore needs at least 2 dimensions");
+  double norm_sq = 0;
+  for (const double l : eigenvalues) norm_sq += std::max(l, 0.0) * std::max(l, 0.0);
+  if (!(norm_sq > 0)) return 0;
+  const double scale = std::sqrt(d) / std::sqrt(norm_sq);
+  double dev_sq = 0;  // |lambda^ - 1|^2
+  for (const double l : eigenvalues) {
+    const double x = std::max(l, 0.0) * scale - 1.0;
+    dev_sq += x * x;
+  }
+  const double sd = std::sqrt(d);
+  const double delta_sq = dev_sq / (2.0 * (d - sd));
+  const double k = d - delta_sq * (d - sd);  // = d - delta^2 (d - sqrt d), in [sqrt d, d]
+  return std::clamp((k * k - d) / (d * (d - 1.0)), 0.0, 1.0);
+}
+
+GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, const GeometryOptions& options,
+                                const MatrixView& source) {
+  const std::int64_t n = rows.size(), d = rows.dim();
+  if (n < 2) throw_usage("geometry needs at least 2 rows with a non-zero norm (have " + std::to_string(n) + ")");
+  if (d < 2) throw_usage("geometry needs vectors of at least 2 dimensions");
+  if (options.components < 1) throw_usage("--components must be at least 1");
+  if (options.remove < -1) throw_usage("--remove must be >= 0");
+  if (!(options.outlier_percentile > 0 && options.outlier_percentile < 100))
+    throw_usage("--outlier-percentile must be in (0, 100)");
+  const ProgressFn& progress = options.progress;
+  auto report_progress = [&](double f) {
+    if (progress) progress(f);
+  };
+
+  GeometryReport rep;
+  rep.rows = n;
+  rep.dim = d;
+  rep.total_rows = rows.n_total;
+  rep.zero_rows = rows.zero_rows;
+  rep.padding_rows = static_cast<std::int64_t>(rows.padding_rows.size());
+  rep.merged_rows = static_cast<std::int64_t>(rows.merged_rows.size());
+  rep.seed = options.seed;
+  const double nd = static_cast<double>(n);
+
+  // ---- 1. Common direction: O(n d) ----
+  const ColumnSums sums = column_sums(rows);
+  std::vector<double> mu(static_cast<std::size_t>(d)), unit_mean(static_cast<std::size_t>(d));
+  for (std::size_t k = 0; k < mu.size(); ++k) {
+    mu[k] = sums.raw[k] / nd;
+    unit_mean[k] = sums.unit[k] / nd;
+  }
+  const double mu_norm = std::sqrt(dot(mu, mu));
+  const double su_norm = std::sqrt(dot(sums.unit, sums.unit));
+  double norm_sum = 0;
+  for (const float r : rows.norms) norm_sum += r;
+  rep.mean_norm = norm_sum / nd;
+  rep.mean_vector_norm = mu_norm;
+  rep.mean_norm_ratio = rep.mean_norm > 0 ? mu_norm / rep.mean_norm : 0;
+  rep.unit_mean_norm = su_norm / nd;
+  rep.mean_cosine = identity_mean_cosine(sums, n);
+
+  // Per row: cos to mu, cos to the unit mean, mean cosine to all other rows, distance to mu.
+  std::vector<double> cos_mu(static_cast<std::size_t>(n)), cos_um(static_cast<std::size_t>(n)),
+      row_mean_cos(static_cast<std::size_t>(n)), dist(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* u = rows.unit.row(i);
+    const double r = rows.norms[static_cast<std::size_t>(i)];
+    double a = 0, b = 0, uu = 0, dd = 0;
+    for (std::int64_t k = 0; k < d; ++k) {
+      const double v = u[k];
+      const auto kk = static_cast<std::size_t>(k);
+      a += v * mu[kk];
+      b += v * sums.unit[kk];
+      uu += v * v;
+      const double x = r * v - mu[kk];
+      dd += x * x;
+    }
+    const auto ii = static_cast<std::size_t>(i);
+    cos_mu[ii] = mu_norm > 0 ? a / (std::sqrt(uu) * mu_norm) : 0.0;
+    cos_um[ii] = su_norm > 0 ? b / (std::sqrt(uu) * su_norm) : 0.0;
+    row_mean_cos[ii] = (b - uu) / (nd - 1.0);
+    dist[ii] = std::sqrt(dd);
+  }
+  rep.cos_to_mean = describe(cos_mu);
+  rep.cos_to_unit_mean = describe(cos_um);
+  std::vector<double> norms(rows.norms.begin(), rows.norms.end());
+  rep.norms = describe(norms);
+  rep.centroid_distances = describe(dist);
+  report_progress(0.03);
+
+  // ---- 4. Rogue dimensions: C_k = ((sum u_k)^2 - sum u_k^2) / (n (n-1)) ----
+  {
+    std::vector<RogueDimension> dims(static_cast<std::size_t>(d));
+    const double pairs = nd * (nd - 1.0);
+    for (std::int64_t k = 0; k < d; ++k) {
+      const auto kk = static_cast<std::size_t>(k);
+      dims[kk].dim = k;
+      dims[kk].contribution = (sums.unit[kk] * sums.unit[kk] - sums.unit_sq[kk]) / pairs;
+      dims[kk].share = rep.mean_cosine != 0 ? dims[kk].contribution / rep.mean_cosine : 0.0;
+    }
+    std::stable_sort(dims.begin(), dims.end(),
+                     [](const RogueDimension& x, const RogueDimension& y) { return x.contribution > y.contribution; });
+    dims.resize(static_cast<std::size_t>(std::clamp<std::int64_t>(options.rogue, 0, d)));
+    for (const auto& r : dims) rep.rogue_share += r.share;
+    rep.rogue_dimensions = std::move(dims);
+  }
+
+  // ---- 6. Odd rows ----
+  rep.duplicates = find_duplicates(rows, source, options.duplicate_groups);
+  {
+    rep.outlier_percentile = options.outlier_percentile;
+    std::vector<double> sorted_norms = norms, sorted_dist = dist;
+    std::sort(sorted_norms.begin(), sorted_norms.end());
+    std::sort(sorted_dist.begin(), sorted_dist.end());
+    rep.norm_threshold = percentile(sorted_norms, options.outlier_percentile);
+    rep.distance_threshold = percentile(sorted_dist, options.outlier_percentile);
+    for (std::int64_t i = 0; i < n; ++i) {
+      rep.low_norm_rows += norms[static_cast<std::size_t>(i)] < rep.norm_threshold;
+      rep.low_distance_rows += dist[static_cast<std::size_t>(i)] < rep.distance_threshold;
+    }
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    const auto k = static_cast<std::size_t>(std::clamp<std::int64_t>(options.outliers, 0, n));
+    auto add = [&](const std::vector<double>& key, bool ascending, const char* reason) {
+      std::iota(order.begin(), order.end(), std::int64_t{0});
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                        [&](std::int64_t a, std::int64_t b) {
+                          const double ka = key[static_cast<std::size_t>(a)], kb = key[static_cast<std::size_t>(b)];
+                          if (ka != kb) return ascending ? ka < kb : ka > kb;
+                          return a < b;
+                        });
+      for (std::size_t j = 0; j < k; ++j) {
+        const auto i = static_cast<std::size_t>(order[j]);
+        const std::int64_t id = rows.ids[i];
+        auto it = std::find_if(rep.outliers.begin(), rep.outliers.end(), [&](const OddRow& o) { return o.id == id; });
+        if (it != rep.outliers.end()) {
+          it->reason += std::string(",") + reason;
+          continue;
+        }
+        OddRow o;
+        o.id = id;
+        o.norm = norms[i];
+        o.centroid_distance = dist[i];
+        o.norm_percentile = percent_below(sorted_norms, norms[i]);
+        o.distance_percentile = percent_below(sorted_dist, dist[i]);
+        o.reason = reason;
+        rep.outliers.push_back(std::move(o));
+      }
+    };
+    add(norms, true, "low_norm");
+    add(dist, true, "low_centroid_distance");
+    add(norms, false, "high_norm");
+  }
+  report_progress(0.05);
+
+  // ---- 3. Principal components ----
+  const std::int64_t n_remove =
+      std::min<std::int64_t>(d - 1, options.remove >= 0 ? options.remove
+                                                        : std::max<std::int64_t>(1, std::llround(static_cast<double>(d) / 100.0)));
+  rep.removed = static_cast<int>(n_remove);
+  std::vector<float> top_vectors;  // n_remove x d, row-major
+  std::vector<double> raw_offset(static_cast<std::size_t>(d), 0.0);  // V^T V mu: the raw-projection variant
+  {
+    const bool want_iw = options.isotropy_iw;
+    std::vector<double> scatter = centred_scatter(rows, mu, progress, 0.05, want_iw ? 0.25 : 0.5);
+    std::vector<double> second;  // X^T X = scatter + n mu mu^T (upper triangle), for I(W)
+    if (want_iw) {
+      second = scatter;
+      for (std::int64_t a = 0; a < d; ++a)
+        for (std::int64_t b = a; b < d; ++b)
+          second[static_cast<std::size_t>(a * d + b)] += nd * mu[static_cast<std::size_t>(a)] * mu[static_cast<std::size_t>(b)];
+    }
+    for (auto& v : scatter) v /= nd;  // covariance, 1/n
+    TopEigen eig = top_eigen(scatter, d, n_remove);
+    scatter = {};
+    double total = 0;
+    for (auto& l : eig.values) {
+      l = std::max(l, 0.0);  // round-off can leave tiny negatives
+      total += l;
+    }
+    rep.total_variance = total;
+    rep.isoscore = isoscore(eig.values);
+    const auto k = static_cast<std::size_t>(std::min<std::int64_t>(options.components, d));
+    rep.eigenvalues.assign(eig.values.begin(), eig.values.begin() + static_cast<std::ptrdiff_t>(k));
+    for (const double l : rep.eigenvalues) rep.explained_variance.push_back(total > 0 ? l / total : 0.0);
+    for (std::int64_t j = 0; j < n_remove; ++j)
+      rep.removed_variance += total > 0 ? eig.values[static_cast<std::size_t>(j)] / total : 0.0;
+    top_vectors.assign(eig.vectors.begin(), eig.vectors.end());
+    for (std::int64_t j = 0; j < n_remove; ++j) {
+      const double* v = eig.vectors.data() + j * d;
+      double c = 0;
+      for (std::int64_t k2 = 0; k2 < d; ++k2) c += v[k2] * mu[static_cast<std::size_t>(k2)];
+      for (std::int64_t k2 = 0; k2 < d; ++k2) raw_offset[static_cast<std::size_t>(k2)] += c * v[k2];
+    }
+    report_progress(want_iw ? 0.3 : 0.55);
+    if (want_iw) {
+      const std::vector<float> vectors = all_eigenvectors(second, d);
+      second = {};
+      report_progress(0.35);
+      const double log_i = log_isotropy_iw(rows, vectors, progress, 0.35, 0.6);
+      rep.log_isotropy_iw = log_i;
+      rep.isotropy_iw = std::exp(log_i);
+    }
+  }
+  report_progress(0.6);
+
+  // ---- 2. Centring test, and all-but-the-top, on the same targets ----
+  for (const auto id : options.targets)
+    if (!rows.index_of(id)) throw_usage("target " + std::to_string(id) + " is " + why_not_in(rows, id));
+  rep.targets = options.targets.empty() ? draw_targets(rows, options.samples, options.seed) : options.targets;
+  AllPairsResult exact_original;
+  rep.original = pair_fraction(rows, rep.targets, options.exact, options.exact ? &exact_original : nullptr, "",
+                               rep.notes);
+  report_progress(0.7);
+  {
+    RowSet centred = transformed_set(rows, transformed_rows(rows, mu, {}, 0, nullptr));
+    rep.centered = pair_fraction(centred, rep.targets, options.exact, nullptr, "after centring", rep.notes);
+  }
+  report_progress(0.8);
+  {
+    RowSet abtt = transformed_set(rows, transformed_rows(rows, mu, top_vectors, n_remove, nullptr));
+    rep.all_but_top = pair_fraction(abtt, rep.targets, options.exact, nullptr, "after all-but-the-top", rep.notes);
+  }
+  report_progress(0.9);
+  {
+    RowSet abtt = transformed_set(rows, transformed_rows(rows, mu, top_vectors, n_remove, &raw_offset));
+    rep.all_but_top_raw =
+        pair_fraction(abtt, rep.targets, options.exact, nullptr, "after all-but-the-top (raw projection)", rep.notes);
+  }
+  report_progress(0.95);
+
+  // ---- 5. Token classes ----
+  if (!vocab.empty()) {
+    const std::vector<TokenClass> cls = classify_rows(vocab, rows.ids);
+    std::vector<ClassStats> stats(kTokenClassCount);
+    std::vector<std::vector<std::int64_t>> members(kTokenClassCount);  // positions
+    for (int c = 0; c < kTokenClassCount; ++c) stats[static_cast<std::size_t>(c)].cls = kAllTokenClasses[static_cast<std::size_t>(c)];
+    for (std::int64_t i = 0; i < n; ++i) members[static_cast<std::size_t>(cls[static_cast<std::size_t>(i)])].push_back(i);
+    for (const auto id : rows.padding_rows) ++stats[static_cast<std::size_t>(classify_row(vocab, id))].excluded;
+    for (const auto id : rows.zero_rows) ++stats[static_cast<std::size_t>(classify_row(vocab, id))].excluded;
+
+    std::mt19937_64 engine(options.seed ^ 0x636c617373ULL);  // "class"
+    const std::vector<std::int64_t> partners = choose(n, kClassPartners, engine);
+    const auto n_partners = static_cast<std::int64_t>(partners.size());
+    Matrix partner_rows = gather_rows(rows, partners);
+    std::vector<float> tile;
+    for (int c = 0; c < kTokenClassCount; ++c) {
+      ClassStats& s = stats[static_cast<std::size_t>(c)];
+      const auto& mem = members[static_cast<std::size_t>(c)];
+      s.count = static_cast<std::int64_t>(mem.size());
+      if (mem.empty()) continue;
+      double sn = 0, sc = 0, sm = 0;
+      for (const auto i : mem) {
+        const auto ii = static_cast<std::size_t>(i);
+        sn += rows.norms[ii];
+        sc += row_mean_cos[ii];
+        sm += cos_mu[ii];
+      }
+      const double cnt = static_cast<double>(mem.size());
+      s.mean_norm = sn / cnt;
+      s.mean_cosine = sc / cnt;
+      s.mean_cos_to_mean = sm / cnt;
+      for (std::size_t e = 0; e < mem.size() && e < static_cast<std::size_t>(std::max(options.class_examples, 0)); ++e)
+        s.examples.push_back(rows.ids[static_cast<std::size_t>(mem[e])]);
+      if (options.exact) {
+        double neg = 0;
+        for (const auto i : mem) neg += static_cast<double>(exact_original.row_negative[static_cast<std::size_t>(i)]);
+        s.fraction_negative = neg / (cnt * (nd - 1.0));
+        s.fraction_negative_exact = true;
+        continue;
+      }
+      // Sampled: up to kClassRows rows of the class against the common partner rows.
+      std::vector<std::int64_t> picked = choose(s.count, kClassRows, engine);
+      for (auto& p : picked) p = mem[static_cast<std::size_t>(p)];
+      const auto m = static_cast<std::int64_t>(picked.size());
+      Matrix mine = gather_rows(rows, picked);
+      tile.resize(static_cast<std::size_t>(m * n_partners));
+      {
+        blas::BlasThreads all(omp_get_max_threads());
+        blas::gemm_abt(m, n_partners, d, mine.data(), d, partner_rows.data(), d, tile.data(), n_partners);
+      }
+      std::vector<double> frac(static_cast<std::size_t>(m));
+      for (std::int64_t a = 0; a < m; ++a) {
+        std::int64_t neg = 0, total = 0;
+        const float* t = tile.data() + a * n_partners;
+        for (std::int64_t b = 0; b < n_partners; ++b) {
+          if (partners[static_cast<std::size_t>(b)] == picked[static_cast<std::size_t>(a)]) continue;
+          neg += t[b] < 0.0f;
+          ++total;
+        }
+        frac[static_cast<std::size_t>(a)] = total ? static_cast<double>(neg) / static_cast<double>(total) : 0.0;
+      }
+      const double mean = std::accumulate(frac.begin(), frac.end(), 0.0) / static_cast<double>(m);
+      double var = 0;
+      for (const double f : frac) var += (f - mean) * (f - mean);
+      var = m > 1 ? var / static_cast<double>(m - 1) : 0.0;
+      const double fpc = 1.0 - static_cast<double>(m) / cnt;  // finite population: 0 when all rows were used
+      const double partner_var = n_partners < n ? mean * (1.0 - mean) / static_cast<double>(n_partners) : 0.0;
+      s.fraction_negative = mean;
+      s.fraction_negative_se = std::sqrt(var / static_cast<double>(m) * fpc + partner_var);
+      s.sampled_rows = m;
+      s.sampled_partners = n_partners;
+    }
+    for (auto& s : stats)
+      if (s.count > 0 || s.excluded > 0) rep.classes.push_back(std::move(s));
+  }
+  report_progress(1.0);
+  return rep;
+}
+
+PairedCosines paired_row_cosines(const RowSet& a, const RowSet& b, int list) {
+  if (a.dim() != b.dim())
+    throw_usage("input and output matrices differ in dimension (" + std::to_string(a.dim()) + " vs " +
+                std::to_string(b.dim()) + ")");
+  std::vector<std::pair<std::int64_t, std::int64_t>> both;  // positions in a, b
+  for (std::int64_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    const auto ia = a.ids[static_cast<std::size_t>(i)], jb = b.ids[static_cast<std::size_t>(j)];
+    if (ia == jb) both.emplace_back(i++, j++);
+    else if (ia < jb) ++i;
+    else ++j;
+  }
+  std::vector<double> cos(both.size());
+  const std::int64_t d = a.dim();
+#pragma omp parallel for schedule(static)
+  for (std::size_t p = 0; p < both.size(); ++p) {
+    const float* x = a.unit.row(both[p].first);
+    const float* y = b.unit.row(both[p].second);
+    double s = 0, xx = 0, yy = 0;
+    for (std::int64_t k = 0; k < d; ++k) {
+      s += static_cast<double>(x[k]) * y[k];
+      xx += static_cast<double>(x[k]) * x[k];
+      yy += static_cast<double>(y[k]) * y[k];
+    }
+    cos[p] = s / std::sqrt(xx * yy);
+  }
+  PairedCosines out;
+  std::vector<std::size_t> order(both.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const std::size_t k = std::min(order.size(), static_cast<std::size_t>(std::max(list, 0)));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                    [&](std::size_t x, std::size_t y) { return cos[x] != cos[y] ? cos[x] < cos[y] : x < y; });
+  for (std::size_t j = 0; j < k; ++j) {
+    out.lowest.push_back(a.ids[static_cast<std::size_t>(both[order[j]].first)]);
+    out.lowest_cosines.push_back(cos[order[j]]);
+  }
+  out.cosines = describe(std::move(cos));
+  return out;
+}
+
+}  // namespace embstat

@@ -1,0 +1,200 @@
+// Geometry — why token embeddings agree: the standard explanations of anisotropy, measured.
+//
+// analyze_geometry() takes a RowSet (unit rows + norms; raw row i is norms[i] * unit[i]) and
+// reports, each with the number that shows how much of the positivity it accounts for:
+//   1. common direction: mean vector mu of the raw rows and mean of the unit rows, |mu| / mean
+//      norm, cos(x_i, mu) distribution, exact mean pairwise cosine (|sum u_i|^2 - sum |u_i|^2) /
+//      (n(n-1));
+//   2. centring test: fraction of pairs with cos >= 0 before and after x -> x - mu, sampled
+//      with draw_targets(seed) exactly like `sample` (and over all pairs with options.exact);
+//   3. principal components of the covariance (d x d, ssyrk per row chunk, accumulated in
+//      double; LAPACK eigen-decomposition in double): explained-variance ratios, all-but-the-
+//      top (Mu & Viswanath 2018) in both projection variants, I(W) (Mu & Viswanath 2018) in
+//      log space, IsoScore (Rudman et al. 2022);
+//   4. rogue dimensions (Timkey & van Schijndel 2021): per coordinate k, C_k = ((sum_i u_ik)^2 -
+//      sum_i u_ik^2) / (n(n-1)); sum_k C_k = mean cosine exactly;
+//   5. token classes (token_classes.hpp): count, mean norm, mean cosine to all other rows
+//      (exact, O(n d)), fraction of pairs negative (sampled pairs, or exact with options.exact);
+//   6. odd rows: zero rows, bit-identical duplicate groups, lowest norms and centroid
+//      distances (the under-trained-token indicators of Land & Bartolo 2024).
+// Formulas and JSON keys: doc/geometry.md.
+//
+// Cost: O(n d) passes, plus the covariance and I(W) which are O(n d^2) BLAS-3 (one ssyrk pass
+// and one sgemm pass over the rows), plus two d x d eigen-decompositions O(d^3). Memory: the
+// RowSet, plus one working n x d f32 matrix while the transformed sets (centred, all-but-the-
+// top) are sampled, plus a few d x d double matrices. Not thread-safe per call (uses OpenBLAS's
+// global thread count); results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "embstat/analysis/row_set.hpp"
+#include "embstat/analysis/token_classes.hpp"
+#include "embstat/base/progress.hpp"
+#include "embstat/matrix/matrix.hpp"
+#include "embstat/vocab/vocabulary.hpp"
+
+namespace embstat {
+
+struct GeometryOptions {
+  int components = 10;          // K: explained-variance ratios reported
+  int remove = -1;              // D for all-but-the-top; -1 = max(1, round(d / 100)) (Mu & Viswanath)
+  std::int64_t samples = 50;    // targets for the sampled fractions (as `sample`)
+  std::uint64_t seed = 0;       // draw_targets seed (as `sample`); also seeds the class pair sample
+  std::vector<std::int64_t> targets;  // explicit target ids instead of drawing (as `sample --targets`)
+  bool exact = false;           // also count every pair (all_pairs) for each fraction and class
+  int rogue = 10;               // rogue dimensions listed
+  int outliers = 10;            // rows listed per odd-row kind (lowest norm, lowest centroid distance, ...)
+  double outlier_percentile = 1.0;  // percent: rows below this percentile of norm / distance are counted
+  int duplicate_groups = 10;    // largest duplicate groups listed
+  int class_examples = 5;       // decoded examples listed per class
+  bool isotropy_iw = true;      // compute I(W) (an extra n x d x d sgemm pass)
+  ProgressFn progress;
+};
+
+// Order statistics of a list of per-row values (exact: sorted copies; quartiles by linear
+// interpolation between order statistics, numpy's default).
+struct Distribution {
+  std::int64_t count = 0;
+  double min = 0, p25 = 0, median = 0, p75 = 0, max = 0, mean = 0;
+  double fraction_positive = 0;  // value > 0
+};
+Distribution describe(std::vector<double> values);
+
+// Fraction of pairs with cos >= 0 in one version of the rows (original, centred, ...).
+struct PairFraction {
+  std::int64_t rows = 0;            // rows with a cosine (zero rows of the transformed set dropped)
+  double mean_cosine = 0;           // exact mean pairwise cosine (identity, O(n d))
+  std::int64_t targets = 0;         // targets actually used (those present in this set)
+  double sampled = 0;               // mean over targets of each target's fraction (like `sample`)
+  double sampled_std = 0;           // standard deviation across targets
+  std::optional<double> exact;      // over all pairs (options.exact)
+  std::optional<std::uint64_t> exact_pairs;
+};
+
+struct RogueDimension {
+  std::int64_t dim = 0;
+  double contribution = 0;  // C_k
+  double share = 0;         // C_k / mean cosine
+};
+
+struct ClassStats {
+  TokenClass cls = TokenClass::Other;
+  std::int64_t count = 0;           // rows of this class in the set
+  std::int64_t excluded = 0;        // rows of this class left out of the set (padding, zero rows)
+  double mean_norm = 0;
+  double mean_cosine = 0;           // mean over its rows of the mean cosine to all other rows
+  double mean_cos_to_mean = 0;      // mean cos(x_i, mu)
+  double fraction_negative = 0;     // of the pairs (i in class, j any other row): cos < 0
+  double fraction_negative_se = 0;  // standard error (0 when exact)
+  bool fraction_negative_exact = false;
+  std::int64_t sampled_rows = 0, sampled_partners = 0;  // when sampled
+  std::vector<std::int64_t> examples;  // first few model row ids
+};
+
+struct DuplicateGroup {
+  std::vector<std::int64_t> ids;  // model row ids, ascending; every row bit-identical
+};
+
+struct Duplicates {
+  std::int64_t groups = 0;        // distinct vectors that occur more than once
+  std::int64_t rows = 0;          // rows in those groups
+  std::int64_t redundant = 0;     // rows - groups: what --dedup would merge
+  double pair_fraction = 0;       // fraction of all pairs that are two copies of one vector
+  bool by_source_bytes = false;   // compared the encoded rows (else the f32 unit rows + norms)
+  std::vector<DuplicateGroup> largest;
+};
+
+struct OddRow {
+  std::int64_t id = 0;
+  double norm = 0;
+  double centroid_distance = 0;   // |x_i - mu|
+  double norm_percentile = 0;     // percent of rows with a smaller norm
+  double distance_percentile = 0; // percent of rows closer to the centroid
+  std::string reason;             // "low_norm", "low_centroid_distance", "high_norm"
+};
+
+struct GeometryReport {
+  // Rows.
+  std::int64_t rows = 0, dim = 0, total_rows = 0;
+  std::vector<std::int64_t> zero_rows;
+  std::int64_t padding_rows = 0, merged_rows = 0;
+
+  // 1. Common direction.
+  double mean_norm = 0;             // mean |x_i|
+  double mean_vector_norm = 0;      // |mu|, mu = mean of the raw rows
+  double mean_norm_ratio = 0;       // |mu| / mean |x_i|
+  double unit_mean_norm = 0;        // |mean of the unit rows|
+  double mean_cosine = 0;           // exact mean pairwise cosine
+  Distribution cos_to_mean;         // cos(x_i, mu)
+  Distribution cos_to_unit_mean;    // cos(x_i, mean unit row)
+  Distribution norms;               // |x_i|
+  Distribution centroid_distances;  // |x_i - mu|
+
+  // 2. Centring test (targets shared by all versions).
+  std::vector<std::int64_t> targets;
+  std::uint64_t seed = 0;
+  PairFraction original, centered;
+
+  // 3. Principal components (of the covariance, population normalisation 1/n).
+  double total_variance = 0;                 // trace = sum of eigenvalues
+  std::vector<double> eigenvalues;           // top K, descending
+  std::vector<double> explained_variance;    // top K ratios
+  int removed = 0;                           // D
+  double removed_variance = 0;               // share of variance in the top D components
+  PairFraction all_but_top;                  // centred, projection of the centred vector
+  PairFraction all_but_top_raw;              // centred, projection of the raw vector (paper's text)
+  std::optional<double> isotropy_iw;         // I(W) = min Z / max Z
+  std::optional<double> log_isotropy_iw;     // its natural log (finite even when I underflows)
+  double isoscore = 0;
+
+  // 4. Rogue dimensions.
+  std::vector<RogueDimension> rogue_dimensions;
+  double rogue_share = 0;                    // share of the mean cosine carried by those listed
+
+  // 5. Token classes (empty without a vocabulary).
+  std::vector<ClassStats> classes;
+
+  // 6. Odd rows.
+  Duplicates duplicates;
+  std::vector<OddRow> outliers;
+  double outlier_percentile = 0;
+  std::int64_t low_norm_rows = 0;            // rows below the outlier percentile of norm
+  std::int64_t low_distance_rows = 0;        // ... of centroid distance
+  double norm_threshold = 0, distance_threshold = 0;
+
+  std::vector<std::string> notes;  // things the reader should know (skipped targets, ...)
+};
+
+// Everything above for one matrix. `vocab` names the rows (may be empty); `source`, when it has
+// rows, is the encoded matrix the RowSet came from (Model::matrix), used to find bit-identical
+// rows by their stored bytes. Throws Error(Usage) for fewer than 2 rows or bad options.
+GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, const GeometryOptions& options,
+                                const MatrixView& source = {});
+
+// IsoScore (Rudman et al. 2022) of covariance eigenvalues (any order, >= 0):
+//   lambda^ = sqrt(d) lambda / |lambda|,  delta = |lambda^ - 1| / sqrt(2 (d - sqrt(d))),
+//   iota = ((d - delta^2 (d - sqrt(d)))^2 - d) / (d (d - 1)).
+// 1 for an isotropic spectrum, 0 for rank one. d >= 2.
+double isoscore(const std::vector<double>& eigenvalues);
+
+// Per-token cosine between two versions of the same rows (input and output embeddings): for
+// every id kept in both sets, cos(a_id, b_id). Throws Error(Usage) when the dims differ.
+struct PairedCosines {
+  Distribution cosines;
+  std::vector<std::int64_t> lowest;      // ids with the lowest cosines (up to `list`), ascending cosine
+  std::vector<double> lowest_cosines;    // their cosines
+};
+PairedCosines paired_row_cosines(const RowSet& a, const RowSet& b, int list = 10);
+
+// JSON object for one model, keys as documented in doc/geometry.md. Texts of listed rows come
+// from `vocab` ("text": valid UTF-8).
+nlohmann::json geometry_json(const GeometryReport& report, const Vocabulary& vocab);
+nlohmann::json distribution_json(const Distribution& d);
+
+}  // namespace embstat
