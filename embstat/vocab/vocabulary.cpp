@@ -12,6 +12,12 @@ void Vocabulary::set(std::int64_t id, Token token) {
   bytes_index_.clear();
 }
 
+void Vocabulary::assign(std::vector<Token> tokens) {
+  tokens_ = std::move(tokens);
+  piece_index_.clear();
+  bytes_index_.clear();
+}
+
 std::string Vocabulary::display(std::int64_t id) const {
   if (!contains(id)) return "<no token>";
   const Token& t = token(id);
@@ -43,25 +49,41 @@ std::optional<std::int64_t> Vocabulary::find(std::string_view text) const {
 
 namespace {
 
+// UTF-8 at s[i], following the Unicode Standard's table of well-formed byte sequences (3.9,
+// table 3-7), which excludes overlong forms, surrogates and code points past U+10FFFF.
+struct Utf8Scan {
+  std::size_t length;  // bytes consumed: the whole sequence, or the maximal invalid subpart
+  bool valid;
+};
+
+Utf8Scan utf8_scan(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return {1, true};
+  std::size_t len;
+  unsigned char lo = 0x80, hi = 0xbf;  // range of the second byte; later bytes are 80..BF
+  if (c >= 0xc2 && c <= 0xdf) len = 2;
+  else if (c == 0xe0) { len = 3; lo = 0xa0; }
+  else if (c == 0xed) { len = 3; hi = 0x9f; }
+  else if (c >= 0xe1 && c <= 0xef) len = 3;
+  else if (c == 0xf0) { len = 4; lo = 0x90; }
+  else if (c == 0xf4) { len = 4; hi = 0x8f; }
+  else if (c >= 0xf1 && c <= 0xf3) len = 4;
+  else return {1, false};  // 80..C1, F5..FF never start a sequence
+  std::size_t k = 1;
+  for (; k < len && i + k < s.size(); ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if (b < lo || b > hi) break;
+    lo = 0x80;
+    hi = 0xbf;
+  }
+  if (k == len) return {len, true};
+  return {k, false};  // a truncated or broken sequence counts once (maximal subpart)
+}
+
 // Length of the valid UTF-8 sequence at s[i], or 0 if the bytes there are not one.
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t len;
-  char32_t min;
-  if (c < 0x80) return 1;
-  if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; }
-  else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; }
-  else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; }
-  else return 0;
-  if (i + len > s.size()) return 0;
-  char32_t cp = c & (0x7f >> len);
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;  // overlong, surrogate
-  return len;
+  const Utf8Scan scan = utf8_scan(s, i);
+  return scan.valid ? scan.length : 0;
 }
 
 }  // namespace
@@ -89,9 +111,35 @@ std::string escape_display(std::string_view bytes) {
       ++i;
       continue;
     }
+    // Valid, but breaks or hides the line: C1 controls (U+0085 NEL) and U+2028 / U+2029.
+    const auto c1 = static_cast<unsigned char>(len > 1 ? bytes[i + 1] : 0);
+    const auto c2 = static_cast<unsigned char>(len > 2 ? bytes[i + 2] : 0);
+    if (len == 2 && c == 0xc2 && c1 < 0xa0) {
+      out += fmt::format("\\u{:04x}", c1);
+      i += len;
+      continue;
+    }
+    if (len == 3 && c == 0xe2 && c1 == 0x80 && (c2 == 0xa8 || c2 == 0xa9)) {
+      out += fmt::format("\\u{:04x}", 0x2000 + (c2 - 0x80));
+      i += len;
+      continue;
+    }
     out.append(bytes.substr(i, len));
     i += len;
   }
+  return out;
+}
+
+std::string escape_display_quoted(std::string_view bytes) {
+  const std::string escaped = escape_display(bytes);
+  std::string out;
+  out.reserve(escaped.size() + 2);
+  out += '"';
+  for (char ch : escaped) {
+    if (ch == '"') out += '\\';
+    out += ch;
+  }
+  out += '"';
   return out;
 }
 
@@ -99,14 +147,10 @@ std::string to_valid_utf8(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size());
   for (std::size_t i = 0; i < bytes.size();) {
-    const std::size_t len = utf8_sequence_length(bytes, i);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD
-      ++i;
-    } else {
-      out.append(bytes.substr(i, len));
-      i += len;
-    }
+    const Utf8Scan scan = utf8_scan(bytes, i);
+    if (scan.valid) out.append(bytes.substr(i, scan.length));
+    else out += "\xEF\xBF\xBD";  // U+FFFD, once per maximal invalid subpart (as Python, Rust, WHATWG)
+    i += scan.length;
   }
   return out;
 }
@@ -127,16 +171,33 @@ std::optional<std::uint8_t> parse_byte_token(std::string_view piece) {
 
 std::string decode_sentencepiece(std::string_view piece) {
   if (auto b = parse_byte_token(piece)) return std::string(1, static_cast<char>(*b));
-  static constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581 ▁
+  return replace_metaspace(piece);
+}
+
+std::string replace_metaspace(std::string_view piece, std::string_view replacement) {
+  if (replacement.empty()) return std::string(piece);
   std::string out;
-  for (std::size_t i = 0; i < piece.size();) {
-    if (piece.substr(i, kSpace.size()) == kSpace) {
-      out += ' ';
-      i += kSpace.size();
-    } else {
-      out += piece[i++];
-    }
+  out.reserve(piece.size());
+  std::size_t from = 0;
+  for (std::size_t at; (at = piece.find(replacement, from)) != std::string_view::npos; from = at + replacement.size()) {
+    out.append(piece.substr(from, at - from));
+    out += ' ';
   }
+  out.append(piece.substr(from));
+  return out;
+}
+
+std::string decode_wordpiece(std::string_view piece, std::string_view prefix) {
+  if (!prefix.empty() && piece.size() > prefix.size() && piece.substr(0, prefix.size()) == prefix)
+    return std::string(piece.substr(prefix.size()));
+  // Bracketed specials ([CLS], [unused0]) are not words: llama.cpp's BERT conversion keeps them
+  // without the word-start mark too.
+  if (piece.size() >= 2 && piece.front() == '[' && piece.back() == ']') return std::string(piece);
+  if (piece.empty()) return {};
+  std::string out;
+  out.reserve(piece.size() + 1);
+  out += ' ';
+  out.append(piece);
   return out;
 }
 

@@ -34,7 +34,8 @@ class Vocabulary {
  public:
   // How pieces were spelled, which decides how they decode:
   //   "byte-bpe" (GPT-2 byte-level), "sentencepiece" (▁ + <0xNN>), "wordpiece" (## continuations),
-  //   "unigram", "llama2c", or "none" for an empty vocabulary.
+  //   "unigram" (▁ + <0xNN>, Unigram model), "llama2c", "raw" (pieces are the text itself),
+  //   or "none" for an empty vocabulary. doc/formats/tokenizers.md describes each.
   std::string kind = "none";
   std::string source;  // the file it came from
 
@@ -47,6 +48,8 @@ class Vocabulary {
   // Appends or places a token at `id` (growing with empty Unused tokens as needed).
   void set(std::int64_t id, Token token);
   void push_back(Token token) { set(static_cast<std::int64_t>(tokens_.size()), std::move(token)); }
+  // Replaces all tokens at once (token i gets id i); what the loaders use.
+  void assign(std::vector<Token> tokens);
 
   // One-line visible form of a token's text (escaped); "<no token>" past the end.
   std::string display(std::int64_t id) const;
@@ -63,15 +66,29 @@ class Vocabulary {
 };
 
 // Escapes bytes for one-line display: \n \t \r \\ , other control bytes and bytes that are not
-// part of a valid UTF-8 sequence as \xNN; valid multi-byte UTF-8 is kept as is.
+// part of a valid UTF-8 sequence as \xNN (lower-case hex); the valid but line-breaking code
+// points U+0080..U+009F, U+2028, U+2029 as \uNNNN; all other valid UTF-8 (spaces included) as is.
 std::string escape_display(std::string_view bytes);
 
-// Replaces every invalid UTF-8 sequence with U+FFFD.
+// escape_display() wrapped in double quotes, with '"' itself escaped as \", so leading and
+// trailing spaces stay visible in aligned text output: the token ` the` is shown as `" the"`,
+// the token `say "hi"` as `"say \"hi\""`.
+std::string escape_display_quoted(std::string_view bytes);
+
+// Replaces every invalid UTF-8 sequence with U+FFFD: one per maximal invalid subpart, the
+// Unicode-recommended practice that Python's errors="replace" and Rust's from_utf8_lossy follow
+// ("\xE6\x97" truncated -> one U+FFFD, a surrogate "\xED\xA0\x80" -> three).
 std::string to_valid_utf8(std::string_view bytes);
 
 // Decoders for the spelling conventions.
 std::string decode_byte_level(std::string_view piece);     // GPT-2 byte-level (Ġ = space)
 std::string decode_sentencepiece(std::string_view piece);  // ▁ = space, <0xNN> = byte
 std::optional<std::uint8_t> parse_byte_token(std::string_view piece);  // "<0x0A>" -> 0x0A
+// Metaspace only: each `replacement` (default ▁) becomes a space; <0xNN> stays as written.
+std::string replace_metaspace(std::string_view piece, std::string_view replacement = "\xE2\x96\x81");
+// WordPiece: a piece starting with `prefix` (usually "##") continues a word and decodes to the
+// rest ("##ing" -> "ing"); any other piece starts a word and decodes with a leading space
+// ("the" -> " the"), like ▁ and Ġ pieces; bracketed specials ("[unused0]") stay as written.
+std::string decode_wordpiece(std::string_view piece, std::string_view prefix = "##");
 
 }  // namespace embstat
