@@ -384,8 +384,9 @@ class Parser {
                fmt::format("metadata {} is {}, expected {}", shown(kv.key), actual, expected));
 }
 
-// tokenizer.ggml.* -> Vocabulary; an empty one when the file has no tokens.
-Vocabulary read_vocabulary(const GgufFile& gguf) {
+}  // namespace
+
+Vocabulary gguf_vocabulary(const GgufFile& gguf) {
   const auto* tokens = gguf.get_string_array("tokenizer.ggml.tokens");
   if (!tokens) return Vocabulary{};
   std::vector<std::int32_t> types;
@@ -406,8 +407,6 @@ Vocabulary read_vocabulary(const GgufFile& gguf) {
   const auto model = gguf.get_string("tokenizer.ggml.model").value_or("");
   return vocabulary_from_pieces(std::move(pieces), types, model, gguf.path);
 }
-
-}  // namespace
 
 std::string_view gguf_type_name(GgufType type) {
   switch (type) {
@@ -540,7 +539,7 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
     model.config.hidden_size = gguf.get_int(prefix + ".embedding_length");
     model.config.vocab_size = gguf.get_int(prefix + ".vocab_size");
   }
-  model.vocab = read_vocabulary(gguf);
+  model.vocab = gguf_vocabulary(gguf);
 
   if (gguf.tensors.empty()) {
     if (options.require_matrix)

@@ -129,6 +129,11 @@ GgufFile parse_gguf(std::shared_ptr<const MappedFile> file);
 // The same over bytes the caller keeps alive (tests, fuzzing); `path` names them in errors.
 GgufFile parse_gguf(std::span<const std::uint8_t> bytes, std::string path);
 
+// The vocabulary in tokenizer.ggml.tokens (+ token_type, model) via vocabulary_from_pieces();
+// an empty Vocabulary when the file has no tokens. Throws Error(Format) when token_type's length
+// differs from the tokens'.
+Vocabulary gguf_vocabulary(const GgufFile& file);
+
 // Opens a .gguf as a Model: matrix = token_embd.weight (or options.tensor; --matrix output ->
 // output.weight, or token_embd with a "tied" note when the file has none), vocabulary from
 // tokenizer.ggml.{tokens,token_type,model}. A vocabulary-only file (no tensors) opens when
