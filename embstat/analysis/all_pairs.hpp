@@ -2,10 +2,17 @@
 //
 // Unit rows are walked in cache-sized blocks of the upper triangle; each block is one sgemm
 // whose tile is reduced while hot (counts, sums, min/max, histogram, per-row tallies).
+//
+// Layers (faiss's exhaustive_inner_product_blas + ResultHandler split): for_each_pair_tile() is
+// the producer — it knows tiles and BLAS, nothing of what is reduced; a TileHandler per thread
+// consumes tiles (reducers/pair_stats.hpp is the one all_pairs() uses). all_pairs() runs the
+// passes: an optional pilot on a random sample, the main pass, and, only when the pilot's guess
+// missed, refinement passes that settle the exact quantiles (see all_pairs.cpp, "Quantiles").
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -14,11 +21,27 @@
 
 namespace embstat {
 
+// Rows per square tile. 512 x 512 f32 = 1 MiB of cosines: the tile stays in the 2 MiB L2 while it
+// is reduced, and one sgemm of 512 x 512 x d runs at full OpenBLAS speed (bench/README.md "all
+// pairs" has the sweep). Capped at kMaxBlockRows so a tile row's fixed-point sum fits int64.
+inline constexpr std::int64_t kAllPairsBlockRows = 512;
+inline constexpr std::int64_t kMaxBlockRows = 2048;
+// Bins of the main pass's histogram (quantile search grid): 2^16 over [-1, 1], width 3.05e-5.
+inline constexpr int kFineHistogramBins = 65536;
+// Values held for the exact quantiles at most (4 bytes each: 256 MiB).
+inline constexpr std::int64_t kMaxHeldValues = std::int64_t{1} << 26;
+
 struct AllPairsOptions {
   bool per_row = false;          // also tally, per row, negatives and the sum of cosines
-  int histogram_bins = 4096;     // over [-1, 1]
-  std::int64_t block_rows = 0;   // 0 = the tuned default
+  int histogram_bins = 4096;     // over [-1, 1]; 1 .. 2^20
+  std::int64_t block_rows = 0;   // 0 = the tuned default (kAllPairsBlockRows); at most kMaxBlockRows
   ProgressFn progress;
+  bool quantiles = true;         // exact median and quantiles (false: left NaN, no pilot, one pass)
+  bool pilot = true;             // guess the quantiles' neighbourhoods from a sample first, so the
+                                 // exact values need no second pass (false: always refine)
+  std::int64_t max_held_values = kMaxHeldValues;  // memory cap of the quantile search
+  int n_threads = 0;             // 0 = omp_get_max_threads()
+  bool scalar_kernel = false;    // force the scalar reduction kernel (tests compare)
 };
 
 // Quantile levels reported (p1 p5 p25 p75 p95 p99); the median is reported separately.
@@ -39,8 +62,49 @@ struct AllPairsResult {
   // mean of its cosines to all other rows.
   std::vector<std::int64_t> row_negative;
   std::vector<double> row_mean;
+
+  // The mean again, from the identity mean = (||sum u_i||^2 - sum ||u_i||^2) / (n (n - 1)) in
+  // O(n d) double arithmetic: a check of the all-pairs pass (they agree to ~1e-7).
+  double mean_identity = 0;
+  int passes = 0;                  // passes over all pairs (1 unless the quantiles needed more)
+  std::uint64_t pilot_pairs = 0;   // pairs of the pilot sample (0: no pilot)
+  std::uint64_t held_values = 0;   // most values held at once for the exact quantiles
 };
 
+// Throws Error(Usage) when rows has fewer than 2 rows.
 AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options = {});
+
+// (||sum u_i||^2 - sum ||u_i||^2) / (n (n - 1)) over the rows of `unit` (n x d, row-major), in
+// double: the mean of u_i . u_j over i != j. Deterministic (fixed summation order). n >= 2.
+double mean_pair_dot(const Matrix& unit);
+
+// --- The tile producer --------------------------------------------------------------------
+
+// One tile of the upper triangle of unit * unit^T: cos[(i - row_begin) * ld + (j - col_begin)]
+// for i in [row_begin, row_end), j in [col_begin, col_end). On a diagonal tile (row_begin ==
+// col_begin) only j > i are pairs; the rest of the tile is garbage to skip.
+struct PairTile {
+  std::int64_t row_begin = 0, row_end = 0;
+  std::int64_t col_begin = 0, col_end = 0;
+  const float* cos = nullptr;
+  std::int64_t ld = 0;
+  bool diagonal() const { return row_begin == col_begin; }
+};
+
+// Consumes tiles; one per thread, so no locking. Must not throw across consume() for a reason
+// other than running out of memory (the producer rethrows after the parallel region).
+class TileHandler {
+ public:
+  virtual ~TileHandler() = default;
+  virtual void consume(const PairTile& tile) = 0;
+};
+
+// Computes every tile (I, J), I <= J, of unit * unit^T in blocks of block_rows (the last block
+// smaller) with one single-threaded sgemm each, in an OpenMP loop of handlers.size() threads;
+// thread t hands its tiles to handlers[t]. Tiles arrive in no fixed order. OpenBLAS runs one
+// thread per call during the loop (restored after). progress(fraction of pairs done) is called
+// from the calling thread only.
+void for_each_pair_tile(const Matrix& unit, std::int64_t block_rows, std::span<TileHandler* const> handlers,
+                        const ProgressFn& progress);
 
 }  // namespace embstat

@@ -1,0 +1,351 @@
+#include "embstat/analysis/reducers/pair_stats.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "embstat/base/error.hpp"
+
+namespace embstat {
+
+// --- CosineBins ---------------------------------------------------------------------------
+
+CosineBins::CosineBins(int n_bins)
+    : n_bins_(n_bins), half_(static_cast<float>(n_bins) / 2.0f), top_(static_cast<float>(n_bins - 1)) {
+  if (n_bins < 1 || n_bins > (1 << 24)) throw Error(ErrorKind::Internal, "", "CosineBins: bad bin count");
+}
+
+std::uint32_t CosineBins::first_key(int b) const {
+  if (b <= 0) return kKeyMinusInf;
+  // Smallest key in [-inf, +inf] whose float falls in bin >= b (bin() is monotone in the key).
+  std::uint32_t lo = kKeyMinusInf, hi = kKeyPlusInf;  // bin(lo) < b <= bin(hi) holds for b in 1..n-1
+  while (hi - lo > 1) {
+    const std::uint32_t mid = lo + (hi - lo) / 2;
+    if ((*this)(float_from_order_key(mid)) >= b)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return hi;
+}
+
+std::uint32_t CosineBins::last_key(int b) const {
+  if (b >= n_bins_ - 1) return kKeyPlusInf;
+  return first_key(b + 1) - 1;
+}
+
+// --- HoldBudget ---------------------------------------------------------------------------
+
+std::int64_t HoldBudget::reserve(std::int64_t want) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::int64_t granted = std::min(want, cap_ - reserved_);
+  if (granted <= 0) {
+    overflow_.store(true, std::memory_order_relaxed);
+    return 0;
+  }
+  reserved_ += granted;
+  return granted;
+}
+
+// --- Row kernels ----------------------------------------------------------------------------
+//
+// One tile row c[0..len): counts, fixed-point sums, extremes, the bin of every value, and (when
+// col_negative != nullptr) the per-column tallies. The scalar and AVX-512 versions perform the same
+// IEEE operations per element, so they agree bit for bit (tests force each).
+
+namespace {
+
+struct RowSums {
+  std::int64_t negative = 0, uncertain = 0, sum = 0, sq = 0;
+  float min = __builtin_inff(), max = -__builtin_inff();
+};
+
+constexpr float kUncertain = 1e-6f;
+
+inline std::int64_t fixed(double exact) { return static_cast<std::int64_t>(std::nearbyint(exact * kFixedScale)); }
+
+void row_kernel_scalar(const float* c, std::int64_t len, float shift, const CosineBins& grid, std::int32_t* bins,
+                       std::int64_t* col_negative, std::int64_t* col_sum, RowSums& out) {
+  RowSums s;
+  for (std::int64_t k = 0; k < len; ++k) {
+    const float v = c[k];
+    const bool neg = v < 0.0f;
+    s.negative += neg;
+    s.uncertain += std::fabs(v) < kUncertain;
+    const std::int64_t q = fixed(static_cast<double>(v));
+    s.sum += q;
+    const double dv = static_cast<double>(v - shift);
+    s.sq += fixed(dv * dv);
+    s.min = v < s.min ? v : s.min;
+    s.max = v > s.max ? v : s.max;
+    bins[k] = grid(v);
+    if (col_negative) {
+      col_negative[k] += neg;
+      col_sum[k] += q;
+    }
+  }
+  out = s;
+}
+
+void bins_kernel_scalar(const float* c, std::int64_t len, const CosineBins& grid, std::int32_t* bins) {
+  for (std::int64_t k = 0; k < len; ++k) bins[k] = grid(c[k]);
+}
+
+// GCC 12 reports its own _mm512_undefined_*() idiom (`__m512 __Y = __Y;`) as uninitialised
+// wherever an intrinsic using it is inlined: a known false positive, silenced for this section.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define EMBSTAT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,popcnt")))
+
+EMBSTAT_AVX512 inline __m512i fixed8(__m256 v) {
+  return _mm512_cvtpd_epi64(_mm512_mul_pd(_mm512_cvtps_pd(v), _mm512_set1_pd(kFixedScale)));
+}
+EMBSTAT_AVX512 inline __m512i fixed8_sq(__m256 d) {
+  const __m512d x = _mm512_cvtps_pd(d);
+  return _mm512_cvtpd_epi64(_mm512_mul_pd(_mm512_mul_pd(x, x), _mm512_set1_pd(kFixedScale)));
+}
+EMBSTAT_AVX512 inline __m512i bins16(__m512 v, __m512 one, __m512 half, __m512 zero, __m512 top) {
+  __m512 x = _mm512_mul_ps(_mm512_add_ps(v, one), half);
+  x = _mm512_max_ps(x, zero);  // (x > 0) ? x : 0, NaN -> 0, as CosineBins
+  x = _mm512_min_ps(x, top);   // (x < top) ? x : top
+  return _mm512_cvttps_epi32(x);
+}
+
+EMBSTAT_AVX512 void row_kernel_avx512(const float* c, std::int64_t len, float shift, const CosineBins& grid,
+                                      std::int32_t* bins, std::int64_t* col_negative, std::int64_t* col_sum,
+                                      RowSums& out) {
+  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(grid.half()),
+               top = _mm512_set1_ps(grid.top()), eps = _mm512_set1_ps(kUncertain), sh = _mm512_set1_ps(shift);
+  __m512 vmin = _mm512_set1_ps(__builtin_inff()), vmax = _mm512_set1_ps(-__builtin_inff());
+  __m512i sum = _mm512_setzero_si512(), sq = _mm512_setzero_si512();
+  const __m512i ones64 = _mm512_set1_epi64(1);
+  std::int64_t negative = 0, uncertain = 0;
+  for (std::int64_t k = 0; k < len; k += 16) {
+    const std::int64_t left = len - k;
+    const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+    const __mmask8 mlo = static_cast<__mmask8>(m & 0xff), mhi = static_cast<__mmask8>(m >> 8);
+    const __m512 v = _mm512_maskz_loadu_ps(m, c + k);
+    const __mmask16 mneg = _mm512_mask_cmp_ps_mask(m, v, zero, _CMP_LT_OQ);
+    negative += __builtin_popcount(mneg);
+    uncertain += __builtin_popcount(_mm512_mask_cmp_ps_mask(m, _mm512_abs_ps(v), eps, _CMP_LT_OQ));
+    const __m512i qlo = fixed8(_mm512_castps512_ps256(v)), qhi = fixed8(_mm512_extractf32x8_ps(v, 1));
+    sum = _mm512_mask_add_epi64(sum, mlo, sum, qlo);
+    sum = _mm512_mask_add_epi64(sum, mhi, sum, qhi);
+    const __m512 d = _mm512_sub_ps(v, sh);
+    sq = _mm512_mask_add_epi64(sq, mlo, sq, fixed8_sq(_mm512_castps512_ps256(d)));
+    sq = _mm512_mask_add_epi64(sq, mhi, sq, fixed8_sq(_mm512_extractf32x8_ps(d, 1)));
+    vmin = _mm512_mask_min_ps(vmin, m, vmin, v);
+    vmax = _mm512_mask_max_ps(vmax, m, vmax, v);
+    _mm512_mask_storeu_epi32(bins + k, m, bins16(v, one, half, zero, top));
+    if (col_negative) {
+      const __mmask8 nlo = static_cast<__mmask8>(mneg & 0xff), nhi = static_cast<__mmask8>(mneg >> 8);
+      __m512i a = _mm512_maskz_loadu_epi64(mlo, col_negative + k);
+      _mm512_mask_storeu_epi64(col_negative + k, mlo, _mm512_mask_add_epi64(a, nlo, a, ones64));
+      __m512i b = _mm512_maskz_loadu_epi64(mhi, col_negative + k + 8);
+      _mm512_mask_storeu_epi64(col_negative + k + 8, mhi, _mm512_mask_add_epi64(b, nhi, b, ones64));
+      __m512i s0 = _mm512_maskz_loadu_epi64(mlo, col_sum + k);
+      _mm512_mask_storeu_epi64(col_sum + k, mlo, _mm512_add_epi64(s0, qlo));
+      __m512i s1 = _mm512_maskz_loadu_epi64(mhi, col_sum + k + 8);
+      _mm512_mask_storeu_epi64(col_sum + k + 8, mhi, _mm512_add_epi64(s1, qhi));
+    }
+  }
+  out.negative = negative;
+  out.uncertain = uncertain;
+  out.sum = _mm512_reduce_add_epi64(sum);
+  out.sq = _mm512_reduce_add_epi64(sq);
+  out.min = _mm512_reduce_min_ps(vmin);
+  out.max = _mm512_reduce_max_ps(vmax);
+}
+
+EMBSTAT_AVX512 void bins_kernel_avx512(const float* c, std::int64_t len, const CosineBins& grid, std::int32_t* bins) {
+  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(grid.half()),
+               top = _mm512_set1_ps(grid.top());
+  for (std::int64_t k = 0; k < len; k += 16) {
+    const std::int64_t left = len - k;
+    const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, c + k);
+    _mm512_mask_storeu_epi32(bins + k, m, bins16(v, one, half, zero, top));
+  }
+}
+
+#undef EMBSTAT_AVX512
+#pragma GCC diagnostic pop
+
+}  // namespace
+
+bool pair_stats_avx512() {
+  static const bool ok = [] {
+    const char* forced = std::getenv("EMBSTAT_KERNEL");
+    if (forced && std::strcmp(forced, "scalar") == 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  }();
+  return ok;
+}
+
+// --- PairStats ------------------------------------------------------------------------------
+
+PairStats::PairStats(const PairStatsConfig& config, const std::vector<std::uint8_t>& flags, HoldBudget& budget)
+    : config_(config), flags_(flags), budget_(budget), avx512_(!config.scalar && pair_stats_avx512()) {
+  if (config.ranges.size() > static_cast<std::size_t>(kMaxHeldRanges))
+    throw Error(ErrorKind::Internal, "", "PairStats: too many held ranges");
+  if (config.max_row_len > kMaxBlockRows)
+    throw Error(ErrorKind::Internal, "", "PairStats: tile rows wider than kMaxBlockRows");
+  if (config.histogram) {
+    hist32_.assign(static_cast<std::size_t>(config.grid.n_bins()), 0);
+    histogram.assign(static_cast<std::size_t>(config.grid.n_bins()), 0);
+  }
+  if (config.per_row) {
+    row_negative.assign(static_cast<std::size_t>(config.n_rows), 0);
+    row_sum_fixed.assign(static_cast<std::size_t>(config.n_rows), 0);
+  }
+  const std::size_t n_ranges = config.ranges.size();
+  edge_below.assign(n_ranges, 0);
+  held.resize(n_ranges);
+  sub_histogram.resize(n_ranges);
+  for (std::size_t r = 0; r < n_ranges; ++r)
+    if (config.ranges[r].sub_bins) sub_histogram[r].assign(config.ranges[r].sub_bins, 0);
+  bins_.assign(static_cast<std::size_t>(std::max<std::int64_t>(config.max_row_len, 1)), 0);
+}
+
+void PairStats::consume(const PairTile& t) {
+  for (std::int64_t i = t.row_begin; i < t.row_end; ++i) {
+    const std::int64_t j0 = t.diagonal() ? std::max(i + 1, t.col_begin) : t.col_begin;
+    if (j0 >= t.col_end) continue;
+    const std::int64_t len = t.col_end - j0;
+    reduce_row(t.cos + (i - t.row_begin) * t.ld + (j0 - t.col_begin), len, i, j0);
+  }
+}
+
+void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std::int64_t j0) {
+  std::int32_t* bins = bins_.data();
+  if (config_.stats) {
+    RowSums s;
+    std::int64_t* col_neg = config_.per_row ? row_negative.data() + j0 : nullptr;
+    std::int64_t* col_sum = config_.per_row ? row_sum_fixed.data() + j0 : nullptr;
+    if (avx512_)
+      row_kernel_avx512(c, len, config_.shift, config_.grid, bins, col_neg, col_sum, s);
+    else
+      row_kernel_scalar(c, len, config_.shift, config_.grid, bins, col_neg, col_sum, s);
+    negative += static_cast<std::uint64_t>(s.negative);
+    uncertain += static_cast<std::uint64_t>(s.uncertain);
+    sum_fixed += s.sum;
+    sq_fixed += s.sq;
+    if (config_.per_row) {
+      row_negative[static_cast<std::size_t>(i)] += s.negative;
+      row_sum_fixed[static_cast<std::size_t>(i)] += s.sum;
+    }
+    // Extremes: ties go to the lexicographically smallest pair, whatever order tiles come in.
+    auto better = [&](const Extreme& e, float v, std::int64_t j, bool want_min) {
+      if (want_min ? v < e.value : v > e.value) return true;
+      return v == e.value && (e.i < 0 || i < e.i || (i == e.i && j < e.j));
+    };
+    if (s.min <= min.value) {
+      const std::int64_t k = std::find(c, c + len, s.min) - c;
+      if (better(min, c[k], j0 + k, true)) min = {c[k], i, j0 + k};
+    }
+    if (s.max >= max.value) {
+      const std::int64_t k = std::find(c, c + len, s.max) - c;
+      if (better(max, c[k], j0 + k, false)) max = {c[k], i, j0 + k};
+    }
+  } else {
+    if (avx512_)
+      bins_kernel_avx512(c, len, config_.grid, bins);
+    else
+      bins_kernel_scalar(c, len, config_.grid, bins);
+  }
+  pairs += static_cast<std::uint64_t>(len);
+
+  const std::uint8_t* flags = flags_.data();
+  if (config_.histogram) {
+    if (since_flush_ + static_cast<std::uint64_t>(len) > std::numeric_limits<std::uint32_t>::max()) flush_histogram();
+    since_flush_ += static_cast<std::uint64_t>(len);
+    std::uint32_t* h = hist32_.data();
+    for (std::int64_t k = 0; k < len; ++k) {
+      const int b = bins[k];
+      ++h[b];
+      if (flags[b]) [[unlikely]]
+        rare(c[k], b);
+    }
+  } else {
+    for (std::int64_t k = 0; k < len; ++k)
+      if (flags[bins[k]]) [[unlikely]]
+        rare(c[k], bins[k]);
+  }
+}
+
+// A value in a bin that some held range overlaps.
+__attribute__((noinline)) void PairStats::rare(float v, int bin) {
+  const std::uint32_t key = float_order_key(v);
+  unsigned f = flags_[static_cast<std::size_t>(bin)];
+  while (f) {
+    const int r = __builtin_ctz(f);
+    f &= f - 1;
+    const HeldRange& range = config_.ranges[static_cast<std::size_t>(r)];
+    if (key < range.key_lo) {
+      // Monotone bins: a value below key_lo in a flagged bin is in bin_lo.
+      assert(bin == range.bin_lo);
+      ++edge_below[static_cast<std::size_t>(r)];
+    } else if (key <= range.key_hi) {
+      if (range.sub_bins) {
+        const std::uint64_t span = static_cast<std::uint64_t>(range.key_hi - range.key_lo) + 1;
+        const std::uint64_t sub = static_cast<std::uint64_t>(key - range.key_lo) * range.sub_bins / span;
+        ++sub_histogram[static_cast<std::size_t>(r)][sub];
+      } else {
+        hold(r, key);
+      }
+    }
+  }
+}
+
+void PairStats::hold(int r, std::uint32_t key) {
+  auto& chunks = held[static_cast<std::size_t>(r)];
+  if (chunks.empty() || chunks.back().size() == chunks.back().capacity()) {
+    if (budget_.overflowed()) return;  // this pass's held values are void anyway
+    const std::int64_t granted = budget_.reserve(kHoldChunkValues);
+    if (granted == 0) return;
+    chunks.emplace_back();
+    chunks.back().reserve(static_cast<std::size_t>(granted));
+  }
+  chunks.back().push_back(key);
+}
+
+void PairStats::flush_histogram() {
+  for (std::size_t b = 0; b < hist32_.size(); ++b) {
+    histogram[b] += hist32_[b];
+    hist32_[b] = 0;
+  }
+  since_flush_ = 0;
+}
+
+void PairStats::finish() {
+  if (config_.histogram) flush_histogram();
+}
+
+// --- Selection ------------------------------------------------------------------------------
+
+std::uint32_t select_held_key(const std::vector<const std::vector<std::uint32_t>*>& parts, std::uint64_t k) {
+  std::uint32_t prefix = 0, mask = 0;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    std::uint64_t count[256] = {};
+    for (const auto* part : parts)
+      for (std::uint32_t key : *part)
+        if ((key & mask) == prefix) ++count[(key >> shift) & 0xffu];
+    unsigned digit = 0;
+    while (digit < 256 && k >= count[digit]) k -= count[digit++];
+    if (digit == 256) throw Error(ErrorKind::Internal, "", "select_held_key: rank past the held values");
+    prefix |= digit << shift;
+    mask |= 0xffu << shift;
+  }
+  return prefix;
+}
+
+}  // namespace embstat
