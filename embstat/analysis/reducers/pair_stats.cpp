@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <utility>
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
@@ -54,9 +55,11 @@ std::int64_t HoldBudget::reserve(std::int64_t want) {
 
 // --- Row kernels ----------------------------------------------------------------------------
 //
-// One tile row c[0..len): counts, fixed-point sums, extremes, the bin of every value, and (when
-// col_negative != nullptr) the per-column tallies. The scalar and AVX-512 versions perform the same
-// IEEE operations per element, so they agree bit for bit (tests force each).
+// One tile row c[0..len): the bin of every value, the positions whose bin lies in a held range's
+// bins ("flagged": rare, handled by PairStats::rare), and, with kStats, counts, fixed-point sums,
+// extremes and (when col_negative != nullptr) the per-column tallies. The scalar and AVX-512
+// versions perform the same IEEE operations per element, so they agree bit for bit (tests force
+// each).
 
 namespace {
 
@@ -69,31 +72,37 @@ constexpr float kUncertain = 1e-6f;
 
 inline std::int64_t fixed(double exact) { return static_cast<std::int64_t>(std::nearbyint(exact * kFixedScale)); }
 
-void row_kernel_scalar(const float* c, std::int64_t len, float shift, const CosineBins& grid, std::int32_t* bins,
-                       std::int64_t* col_negative, std::int64_t* col_sum, RowSums& out) {
+template <bool kStats>
+void row_kernel_scalar(const float* c, std::int64_t len, float shift, const CosineBins& grid,
+                       const PairStats::BinIntervals& iv, std::int32_t* bins, std::int32_t* flagged,
+                       std::int64_t& n_flagged, std::int64_t* col_negative, std::int64_t* col_sum, RowSums& out) {
   RowSums s;
+  std::int64_t nf = 0;
   for (std::int64_t k = 0; k < len; ++k) {
     const float v = c[k];
-    const bool neg = v < 0.0f;
-    s.negative += neg;
-    s.uncertain += std::fabs(v) < kUncertain;
-    const std::int64_t q = fixed(static_cast<double>(v));
-    s.sum += q;
-    const double dv = static_cast<double>(v - shift);
-    s.sq += fixed(dv * dv);
-    s.min = v < s.min ? v : s.min;
-    s.max = v > s.max ? v : s.max;
-    bins[k] = grid(v);
-    if (col_negative) {
-      col_negative[k] += neg;
-      col_sum[k] += q;
+    const int b = grid(v);
+    bins[k] = b;
+    bool flag = false;
+    for (int r = 0; r < iv.n; ++r) flag |= static_cast<std::uint32_t>(b - iv.lo[r]) <= iv.width[r];
+    if (flag) flagged[nf++] = static_cast<std::int32_t>(k);
+    if constexpr (kStats) {
+      const bool neg = v < 0.0f;
+      s.negative += neg;
+      s.uncertain += std::fabs(v) < kUncertain;
+      const std::int64_t q = fixed(static_cast<double>(v));
+      s.sum += q;
+      const double dv = static_cast<double>(v - shift);
+      s.sq += fixed(dv * dv);
+      s.min = v < s.min ? v : s.min;
+      s.max = v > s.max ? v : s.max;
+      if (col_negative) {
+        col_negative[k] += neg;
+        col_sum[k] += q;
+      }
     }
   }
+  n_flagged = nf;
   out = s;
-}
-
-void bins_kernel_scalar(const float* c, std::int64_t len, const CosineBins& grid, std::int32_t* bins) {
-  for (std::int64_t k = 0; k < len; ++k) bins[k] = grid(c[k]);
 }
 
 // GCC 12 reports its own _mm512_undefined_*() idiom (`__m512 __Y = __Y;`) as uninitialised
@@ -102,7 +111,7 @@ void bins_kernel_scalar(const float* c, std::int64_t len, const CosineBins& grid
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#define EMBSTAT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,popcnt")))
+#define EMBSTAT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,popcnt,bmi")))
 
 EMBSTAT_AVX512 inline __m512i fixed8(__m256 v) {
   return _mm512_cvtpd_epi64(_mm512_mul_pd(_mm512_cvtps_pd(v), _mm512_set1_pd(kFixedScale)));
@@ -111,67 +120,73 @@ EMBSTAT_AVX512 inline __m512i fixed8_sq(__m256 d) {
   const __m512d x = _mm512_cvtps_pd(d);
   return _mm512_cvtpd_epi64(_mm512_mul_pd(_mm512_mul_pd(x, x), _mm512_set1_pd(kFixedScale)));
 }
-EMBSTAT_AVX512 inline __m512i bins16(__m512 v, __m512 one, __m512 half, __m512 zero, __m512 top) {
-  __m512 x = _mm512_mul_ps(_mm512_add_ps(v, one), half);
-  x = _mm512_max_ps(x, zero);  // (x > 0) ? x : 0, NaN -> 0, as CosineBins
-  x = _mm512_min_ps(x, top);   // (x < top) ? x : top
-  return _mm512_cvttps_epi32(x);
-}
 
+template <bool kStats>
 EMBSTAT_AVX512 void row_kernel_avx512(const float* c, std::int64_t len, float shift, const CosineBins& grid,
-                                      std::int32_t* bins, std::int64_t* col_negative, std::int64_t* col_sum,
+                                      const PairStats::BinIntervals& iv, std::int32_t* bins, std::int32_t* flagged,
+                                      std::int64_t& n_flagged, std::int64_t* col_negative, std::int64_t* col_sum,
                                       RowSums& out) {
   const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(grid.half()),
                top = _mm512_set1_ps(grid.top()), eps = _mm512_set1_ps(kUncertain), sh = _mm512_set1_ps(shift);
+  __m512i iv_lo[PairStats::kMaxIntervals], iv_width[PairStats::kMaxIntervals];
+  for (int r = 0; r < iv.n; ++r) {
+    iv_lo[r] = _mm512_set1_epi32(iv.lo[r]);
+    iv_width[r] = _mm512_set1_epi32(static_cast<int>(iv.width[r]));
+  }
   __m512 vmin = _mm512_set1_ps(__builtin_inff()), vmax = _mm512_set1_ps(-__builtin_inff());
   __m512i sum = _mm512_setzero_si512(), sq = _mm512_setzero_si512();
   const __m512i ones64 = _mm512_set1_epi64(1);
-  std::int64_t negative = 0, uncertain = 0;
+  std::int64_t negative = 0, uncertain = 0, nf = 0;
   for (std::int64_t k = 0; k < len; k += 16) {
     const std::int64_t left = len - k;
     const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-    const __mmask8 mlo = static_cast<__mmask8>(m & 0xff), mhi = static_cast<__mmask8>(m >> 8);
     const __m512 v = _mm512_maskz_loadu_ps(m, c + k);
-    const __mmask16 mneg = _mm512_mask_cmp_ps_mask(m, v, zero, _CMP_LT_OQ);
-    negative += __builtin_popcount(mneg);
-    uncertain += __builtin_popcount(_mm512_mask_cmp_ps_mask(m, _mm512_abs_ps(v), eps, _CMP_LT_OQ));
-    const __m512i qlo = fixed8(_mm512_castps512_ps256(v)), qhi = fixed8(_mm512_extractf32x8_ps(v, 1));
-    sum = _mm512_mask_add_epi64(sum, mlo, sum, qlo);
-    sum = _mm512_mask_add_epi64(sum, mhi, sum, qhi);
-    const __m512 d = _mm512_sub_ps(v, sh);
-    sq = _mm512_mask_add_epi64(sq, mlo, sq, fixed8_sq(_mm512_castps512_ps256(d)));
-    sq = _mm512_mask_add_epi64(sq, mhi, sq, fixed8_sq(_mm512_extractf32x8_ps(d, 1)));
-    vmin = _mm512_mask_min_ps(vmin, m, vmin, v);
-    vmax = _mm512_mask_max_ps(vmax, m, vmax, v);
-    _mm512_mask_storeu_epi32(bins + k, m, bins16(v, one, half, zero, top));
-    if (col_negative) {
-      const __mmask8 nlo = static_cast<__mmask8>(mneg & 0xff), nhi = static_cast<__mmask8>(mneg >> 8);
-      __m512i a = _mm512_maskz_loadu_epi64(mlo, col_negative + k);
-      _mm512_mask_storeu_epi64(col_negative + k, mlo, _mm512_mask_add_epi64(a, nlo, a, ones64));
-      __m512i b = _mm512_maskz_loadu_epi64(mhi, col_negative + k + 8);
-      _mm512_mask_storeu_epi64(col_negative + k + 8, mhi, _mm512_mask_add_epi64(b, nhi, b, ones64));
-      __m512i s0 = _mm512_maskz_loadu_epi64(mlo, col_sum + k);
-      _mm512_mask_storeu_epi64(col_sum + k, mlo, _mm512_add_epi64(s0, qlo));
-      __m512i s1 = _mm512_maskz_loadu_epi64(mhi, col_sum + k + 8);
-      _mm512_mask_storeu_epi64(col_sum + k + 8, mhi, _mm512_add_epi64(s1, qhi));
+    // Bins exactly as CosineBins: max(x, 0) is (x > 0) ? x : 0 (NaN -> 0), min(x, top) likewise.
+    __m512 x = _mm512_mul_ps(_mm512_add_ps(v, one), half);
+    x = _mm512_min_ps(_mm512_max_ps(x, zero), top);
+    const __m512i b = _mm512_cvttps_epi32(x);
+    _mm512_mask_storeu_epi32(bins + k, m, b);
+    __mmask16 f = 0;
+    for (int r = 0; r < iv.n; ++r) f |= _mm512_cmple_epu32_mask(_mm512_sub_epi32(b, iv_lo[r]), iv_width[r]);
+    f &= m;
+    while (f) {
+      flagged[nf++] = static_cast<std::int32_t>(k + __builtin_ctz(f));
+      f = static_cast<__mmask16>(f & (f - 1));
+    }
+    if constexpr (kStats) {
+      const __mmask8 mlo = static_cast<__mmask8>(m & 0xff), mhi = static_cast<__mmask8>(m >> 8);
+      const __mmask16 mneg = _mm512_mask_cmp_ps_mask(m, v, zero, _CMP_LT_OQ);
+      negative += __builtin_popcount(mneg);
+      uncertain += __builtin_popcount(_mm512_mask_cmp_ps_mask(m, _mm512_abs_ps(v), eps, _CMP_LT_OQ));
+      const __m512i qlo = fixed8(_mm512_castps512_ps256(v)), qhi = fixed8(_mm512_extractf32x8_ps(v, 1));
+      sum = _mm512_mask_add_epi64(sum, mlo, sum, qlo);
+      sum = _mm512_mask_add_epi64(sum, mhi, sum, qhi);
+      const __m512 d = _mm512_sub_ps(v, sh);
+      sq = _mm512_mask_add_epi64(sq, mlo, sq, fixed8_sq(_mm512_castps512_ps256(d)));
+      sq = _mm512_mask_add_epi64(sq, mhi, sq, fixed8_sq(_mm512_extractf32x8_ps(d, 1)));
+      vmin = _mm512_mask_min_ps(vmin, m, vmin, v);
+      vmax = _mm512_mask_max_ps(vmax, m, vmax, v);
+      if (col_negative) {
+        const __mmask8 nlo = static_cast<__mmask8>(mneg & 0xff), nhi = static_cast<__mmask8>(mneg >> 8);
+        __m512i a = _mm512_maskz_loadu_epi64(mlo, col_negative + k);
+        _mm512_mask_storeu_epi64(col_negative + k, mlo, _mm512_mask_add_epi64(a, nlo, a, ones64));
+        __m512i a2 = _mm512_maskz_loadu_epi64(mhi, col_negative + k + 8);
+        _mm512_mask_storeu_epi64(col_negative + k + 8, mhi, _mm512_mask_add_epi64(a2, nhi, a2, ones64));
+        __m512i s0 = _mm512_maskz_loadu_epi64(mlo, col_sum + k);
+        _mm512_mask_storeu_epi64(col_sum + k, mlo, _mm512_add_epi64(s0, qlo));
+        __m512i s1 = _mm512_maskz_loadu_epi64(mhi, col_sum + k + 8);
+        _mm512_mask_storeu_epi64(col_sum + k + 8, mhi, _mm512_add_epi64(s1, qhi));
+      }
     }
   }
-  out.negative = negative;
-  out.uncertain = uncertain;
-  out.sum = _mm512_reduce_add_epi64(sum);
-  out.sq = _mm512_reduce_add_epi64(sq);
-  out.min = _mm512_reduce_min_ps(vmin);
-  out.max = _mm512_reduce_max_ps(vmax);
-}
-
-EMBSTAT_AVX512 void bins_kernel_avx512(const float* c, std::int64_t len, const CosineBins& grid, std::int32_t* bins) {
-  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(grid.half()),
-               top = _mm512_set1_ps(grid.top());
-  for (std::int64_t k = 0; k < len; k += 16) {
-    const std::int64_t left = len - k;
-    const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-    const __m512 v = _mm512_maskz_loadu_ps(m, c + k);
-    _mm512_mask_storeu_epi32(bins + k, m, bins16(v, one, half, zero, top));
+  n_flagged = nf;
+  if constexpr (kStats) {
+    out.negative = negative;
+    out.uncertain = uncertain;
+    out.sum = _mm512_reduce_add_epi64(sum);
+    out.sq = _mm512_reduce_add_epi64(sq);
+    out.min = _mm512_reduce_min_ps(vmin);
+    out.max = _mm512_reduce_max_ps(vmax);
   }
 }
 
@@ -214,6 +229,21 @@ PairStats::PairStats(const PairStatsConfig& config, const std::vector<std::uint8
   for (std::size_t r = 0; r < n_ranges; ++r)
     if (config.ranges[r].sub_bins) sub_histogram[r].assign(config.ranges[r].sub_bins, 0);
   bins_.assign(static_cast<std::size_t>(std::max<std::int64_t>(config.max_row_len, 1)), 0);
+  flagged_.assign(bins_.size(), 0);
+  // The held ranges' bins as disjoint intervals, for the kernels' vector test.
+  std::vector<std::pair<int, int>> spans;
+  for (const HeldRange& r : config.ranges) spans.emplace_back(r.bin_lo, r.bin_hi);
+  std::sort(spans.begin(), spans.end());
+  for (const auto& [lo, hi] : spans) {
+    if (intervals_.n > 0 && lo <= intervals_.lo[intervals_.n - 1] + static_cast<int>(intervals_.width[intervals_.n - 1]) + 1) {
+      const int end = std::max(hi, intervals_.lo[intervals_.n - 1] + static_cast<int>(intervals_.width[intervals_.n - 1]));
+      intervals_.width[intervals_.n - 1] = static_cast<std::uint32_t>(end - intervals_.lo[intervals_.n - 1]);
+    } else {
+      intervals_.lo[intervals_.n] = lo;
+      intervals_.width[intervals_.n] = static_cast<std::uint32_t>(hi - lo);
+      ++intervals_.n;
+    }
+  }
 }
 
 void PairStats::consume(const PairTile& t) {
@@ -227,14 +257,18 @@ void PairStats::consume(const PairTile& t) {
 
 void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std::int64_t j0) {
   std::int32_t* bins = bins_.data();
+  std::int32_t* flagged = flagged_.data();
+  std::int64_t n_flagged = 0;
   if (config_.stats) {
     RowSums s;
     std::int64_t* col_neg = config_.per_row ? row_negative.data() + j0 : nullptr;
     std::int64_t* col_sum = config_.per_row ? row_sum_fixed.data() + j0 : nullptr;
     if (avx512_)
-      row_kernel_avx512(c, len, config_.shift, config_.grid, bins, col_neg, col_sum, s);
+      row_kernel_avx512<true>(c, len, config_.shift, config_.grid, intervals_, bins, flagged, n_flagged, col_neg,
+                              col_sum, s);
     else
-      row_kernel_scalar(c, len, config_.shift, config_.grid, bins, col_neg, col_sum, s);
+      row_kernel_scalar<true>(c, len, config_.shift, config_.grid, intervals_, bins, flagged, n_flagged, col_neg,
+                              col_sum, s);
     negative += static_cast<std::uint64_t>(s.negative);
     uncertain += static_cast<std::uint64_t>(s.uncertain);
     sum_fixed += s.sum;
@@ -257,29 +291,23 @@ void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std
       if (better(max, c[k], j0 + k, false)) max = {c[k], i, j0 + k};
     }
   } else {
+    RowSums unused;
     if (avx512_)
-      bins_kernel_avx512(c, len, config_.grid, bins);
+      row_kernel_avx512<false>(c, len, 0.0f, config_.grid, intervals_, bins, flagged, n_flagged, nullptr, nullptr,
+                               unused);
     else
-      bins_kernel_scalar(c, len, config_.grid, bins);
+      row_kernel_scalar<false>(c, len, 0.0f, config_.grid, intervals_, bins, flagged, n_flagged, nullptr, nullptr,
+                               unused);
   }
   pairs += static_cast<std::uint64_t>(len);
 
-  const std::uint8_t* flags = flags_.data();
   if (config_.histogram) {
     if (since_flush_ + static_cast<std::uint64_t>(len) > std::numeric_limits<std::uint32_t>::max()) flush_histogram();
     since_flush_ += static_cast<std::uint64_t>(len);
     std::uint32_t* h = hist32_.data();
-    for (std::int64_t k = 0; k < len; ++k) {
-      const int b = bins[k];
-      ++h[b];
-      if (flags[b]) [[unlikely]]
-        rare(c[k], b);
-    }
-  } else {
-    for (std::int64_t k = 0; k < len; ++k)
-      if (flags[bins[k]]) [[unlikely]]
-        rare(c[k], bins[k]);
+    for (std::int64_t k = 0; k < len; ++k) ++h[bins[k]];
   }
+  for (std::int64_t f = 0; f < n_flagged; ++f) rare(c[flagged[f]], bins[flagged[f]]);
 }
 
 // A value in a bin that some held range overlaps.

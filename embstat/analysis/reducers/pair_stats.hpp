@@ -115,6 +115,14 @@ class PairStats final : public TileHandler {
   void consume(const PairTile& tile) override;
   void finish();  // flushes the 32-bit histogram; call once after the pass
 
+  // The bins of the held ranges as at most kMaxIntervals disjoint intervals [lo, lo + width].
+  static constexpr int kMaxIntervals = kMaxHeldRanges;
+  struct BinIntervals {
+    int n = 0;
+    std::int32_t lo[kMaxIntervals] = {};
+    std::uint32_t width[kMaxIntervals] = {};
+  };
+
   struct Extreme {
     float value;
     std::int64_t i = -1, j = -1;  // RowSet positions, i < j
@@ -143,7 +151,9 @@ class PairStats final : public TileHandler {
   bool avx512_ = false;
   std::vector<std::uint32_t> hist32_;
   std::uint64_t since_flush_ = 0;
-  std::vector<std::int32_t> bins_;  // scratch: the bins of one tile row
+  BinIntervals intervals_;
+  std::vector<std::int32_t> bins_;     // scratch: the bins of one tile row
+  std::vector<std::int32_t> flagged_;  // scratch: positions in the row whose bin a held range overlaps
 };
 
 // Exact k-th smallest (0-based) of the keys held in `parts`, by 8-bit radix selection (4 scans,
