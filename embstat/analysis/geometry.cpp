@@ -28,10 +28,8 @@ constexpr std::int64_t kChunkFloats = std::int64_t{8} << 20;
 constexpr std::int64_t kMinChunkRows = 256;
 constexpr std::int64_t kMaxChunkRows = 8192;
 
-// Sampled per-class negative fractions: up to kClassRows rows of each class against one common
-// set of kClassPartners random rows. One (classes x 256) x 4,096 sgemm: < 1 s at d = 5,376.
-constexpr std::int64_t kClassRows = 256;
-constexpr std::int64_t kClassPartners = 4096;
+constexpr std::int64_t kClassRows = kGeometryClassRows;
+constexpr std::int64_t kClassPartners = kGeometryClassPartners;
 
 // Zero-row and duplicate ids listed in full up to this many (counts are always complete).
 constexpr std::size_t kListedIds = 100;
@@ -382,7 +380,8 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
 
 // Sampled (and exact) fraction of non-negative pairs of a set, with the given targets.
 PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& targets, bool exact,
-                           AllPairsResult* exact_out, const char* what, std::vector<std::string>& notes) {
+                           AllPairsResult* exact_out, const char* what, std::vector<std::string>& notes,
+                           const ProgressFn& progress, double p0, double p1) {
   PairFraction f;
   f.rows = set.size();
   f.mean_cosine = identity_mean_cosine(column_sums(set), set.size());
@@ -401,6 +400,7 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
   if (exact && set.size() >= 2) {
     AllPairsOptions o;
     o.per_row = exact_out != nullptr;
+    if (progress) o.progress = [&](double f) { progress(p0 + (p1 - p0) * f); };
     AllPairsResult r = all_pairs(set, o);
     f.exact = r.fraction_non_negative;
     f.exact_pairs = r.pairs;
@@ -743,23 +743,28 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     if (!rows.index_of(id)) throw_usage("target " + std::to_string(id) + " is " + why_not_in(rows, id));
   rep.targets = options.targets.empty() ? draw_targets(rows, options.samples, options.seed) : options.targets;
   AllPairsResult exact_original;
+  // Progress: without --exact the four versions are quick; with it each is a full pass.
+  const double q0 = 0.6, step = 0.35 / 4;
   rep.original = pair_fraction(rows, rep.targets, options.exact, options.exact ? &exact_original : nullptr, "",
-                               rep.notes);
-  report_progress(0.7);
+                               rep.notes, progress, q0, q0 + step);
+  report_progress(q0 + step);
   {
     RowSet centred = transformed_set(rows, transformed_rows(rows, mu, {}, 0, nullptr));
-    rep.centered = pair_fraction(centred, rep.targets, options.exact, nullptr, "after centring", rep.notes);
+    rep.centered = pair_fraction(centred, rep.targets, options.exact, nullptr, "after centring", rep.notes, progress,
+                                 q0 + step, q0 + 2 * step);
   }
-  report_progress(0.8);
+  report_progress(q0 + 2 * step);
   {
     RowSet abtt = transformed_set(rows, transformed_rows(rows, mu, top_vectors, n_remove, nullptr));
-    rep.all_but_top = pair_fraction(abtt, rep.targets, options.exact, nullptr, "after all-but-the-top", rep.notes);
+    rep.all_but_top = pair_fraction(abtt, rep.targets, options.exact, nullptr, "after all-but-the-top", rep.notes,
+                                    progress, q0 + 2 * step, q0 + 3 * step);
   }
-  report_progress(0.9);
+  report_progress(q0 + 3 * step);
   {
     RowSet abtt = transformed_set(rows, transformed_rows(rows, mu, top_vectors, n_remove, &raw_offset));
-    rep.all_but_top_raw =
-        pair_fraction(abtt, rep.targets, options.exact, nullptr, "after all-but-the-top (raw projection)", rep.notes);
+    rep.all_but_top_raw = pair_fraction(abtt, rep.targets, options.exact, nullptr,
+                                        "after all-but-the-top (raw projection)", rep.notes, progress,
+                                        q0 + 3 * step, q0 + 4 * step);
   }
   report_progress(0.95);
 
@@ -832,6 +837,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       const double partner_var = n_partners < n ? mean * (1.0 - mean) / static_cast<double>(n_partners) : 0.0;
       s.fraction_negative = mean;
       s.fraction_negative_se = std::sqrt(var / static_cast<double>(m) * fpc + partner_var);
+      // Every row of the class against every other row: the "sample" is the whole population.
+      s.fraction_negative_exact = m == s.count && n_partners == n;
       s.sampled_rows = m;
       s.sampled_partners = n_partners;
     }

@@ -9,7 +9,7 @@ namespace embstat {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // JSON has no NaN or infinity: such values become null.
 json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
@@ -34,13 +34,13 @@ json headline(const PairFraction& f) { return number(f.exact ? *f.exact : f.samp
 
 }  // namespace
 
-json distribution_json(const Distribution& d) {
+nlohmann::ordered_json distribution_json(const Distribution& d) {
   return json{{"count", d.count},   {"min", number(d.min)},   {"p25", number(d.p25)},
               {"median", number(d.median)}, {"p75", number(d.p75)}, {"max", number(d.max)},
               {"mean", number(d.mean)}, {"fraction_positive", number(d.fraction_positive)}};
 }
 
-json geometry_json(const GeometryReport& r, const Vocabulary& vocab) {
+nlohmann::ordered_json geometry_json(const GeometryReport& r, const Vocabulary& vocab) {
   json j;
   j["rows"] = r.rows;
   j["dim"] = r.dim;
