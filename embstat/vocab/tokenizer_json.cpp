@@ -344,8 +344,10 @@ Vocabulary parse_tokenizer_json(std::string_view json, const std::string& source
     simdjson::dom::object map;
     if (vocab->get_object().get(map) != simdjson::SUCCESS) r.fail("model.vocab is not an object of piece: id");
     entries.reserve(map.size());
-    for (auto [key, value] : map)
-      entries.push_back({r.lazy_id(value, [&] { return fmt::format("model.vocab[{}]", quoted(key)); }), key});
+    for (const simdjson::dom::key_value_pair& kv : map) {
+      const std::string_view key = kv.key;
+      entries.push_back({r.lazy_id(kv.value, [&] { return fmt::format("model.vocab[{}]", quoted(key)); }), key});
+    }
   }
   const std::size_t n_vocab_entries = entries.size();
 

@@ -86,6 +86,26 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return scan.valid ? scan.length : 0;
 }
 
+// The code point of one valid UTF-8 sequence.
+char32_t decode_utf8(std::string_view seq) {
+  const auto b = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(seq[k])); };
+  switch (seq.size()) {
+    case 1: return b(0);
+    case 2: return ((b(0) & 0x1f) << 6) | (b(1) & 0x3f);
+    case 3: return ((b(0) & 0x0f) << 12) | ((b(1) & 0x3f) << 6) | (b(2) & 0x3f);
+    default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3f) << 12) | ((b(2) & 0x3f) << 6) | (b(3) & 0x3f);
+  }
+}
+
+// Valid code points that would break the line, reorder it, or not show at all: C1 controls,
+// spaces other than U+0020, zero-width and bidi format characters, line/paragraph separators.
+bool is_hidden_code_point(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0xa0) || cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x1680 ||
+         cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
+         (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 || cp == 0x3164 || cp == 0xfeff ||
+         (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
 }  // namespace
 
 std::string escape_display(std::string_view bytes) {
@@ -111,16 +131,8 @@ std::string escape_display(std::string_view bytes) {
       ++i;
       continue;
     }
-    // Valid, but breaks or hides the line: C1 controls (U+0085 NEL) and U+2028 / U+2029.
-    const auto c1 = static_cast<unsigned char>(len > 1 ? bytes[i + 1] : 0);
-    const auto c2 = static_cast<unsigned char>(len > 2 ? bytes[i + 2] : 0);
-    if (len == 2 && c == 0xc2 && c1 < 0xa0) {
-      out += fmt::format("\\u{:04x}", c1);
-      i += len;
-      continue;
-    }
-    if (len == 3 && c == 0xe2 && c1 == 0x80 && (c2 == 0xa8 || c2 == 0xa9)) {
-      out += fmt::format("\\u{:04x}", 0x2000 + (c2 - 0x80));
+    if (len > 1 && is_hidden_code_point(decode_utf8(bytes.substr(i, len)))) {
+      out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(decode_utf8(bytes.substr(i, len))));
       i += len;
       continue;
     }

@@ -65,9 +65,14 @@ class Vocabulary {
   mutable std::unordered_map<std::string, std::int64_t> bytes_index_;
 };
 
-// Escapes bytes for one-line display: \n \t \r \\ , other control bytes and bytes that are not
-// part of a valid UTF-8 sequence as \xNN (lower-case hex); the valid but line-breaking code
-// points U+0080..U+009F, U+2028, U+2029 as \uNNNN; all other valid UTF-8 (spaces included) as is.
+// Escapes bytes for one-line display, so that every token is visible and unambiguous:
+//   \n \t \r \\           newline, tab, carriage return, backslash
+//   \xNN               other control bytes (00-1F, 7F) and each byte that is not part of a
+//                      valid UTF-8 sequence (partial, overlong, surrogate, > U+10FFFF)
+//   \uNNNN / \uNNNNN   valid code points that would break, reorder or vanish from the line:
+//                      C1 controls, U+00A0 and the other non-ASCII spaces, soft hyphen,
+//                      zero-width and bidi format characters, U+2028/U+2029, U+FEFF, tags
+// Everything else, the ASCII space included (" the" stays " the"), is kept as is.
 std::string escape_display(std::string_view bytes);
 
 // escape_display() wrapped in double quotes, with '"' itself escaped as \", so leading and

@@ -66,7 +66,6 @@ TEST(EscapeDisplay, SpacesAndValidUtf8StayAsIs) {
   EXPECT_EQ(escape_display("caf\xC3\xA9"), "caf\xC3\xA9");
   EXPECT_EQ(escape_display("\xE6\x97\xA5\xE6\x9C\xAC"), "\xE6\x97\xA5\xE6\x9C\xAC");  // 日本
   EXPECT_EQ(escape_display("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");                  // U+1F600
-  EXPECT_EQ(escape_display("\xC2\xA0"), "\xC2\xA0");                                  // NBSP
   EXPECT_EQ(escape_display("\xF4\x8F\xBF\xBF"), "\xF4\x8F\xBF\xBF");                  // U+10FFFF
 }
 
@@ -91,6 +90,19 @@ TEST(EscapeDisplay, LineBreakingCodePointsAreEscaped) {
   EXPECT_EQ(escape_display("\xE2\x80\xA8"), "\\u2028");  // LINE SEPARATOR
   EXPECT_EQ(escape_display("\xE2\x80\xA9"), "\\u2029");  // PARAGRAPH SEPARATOR
   EXPECT_EQ(escape_display("\xE2\x80\xA6"), "\xE2\x80\xA6");  // … stays
+}
+
+TEST(EscapeDisplay, InvisibleCodePointsAreEscaped) {
+  EXPECT_EQ(escape_display("\xC2\xA0"), "\\u00a0");                 // NBSP
+  EXPECT_EQ(escape_display("\xC2\xAD"), "\\u00ad");                 // soft hyphen
+  EXPECT_EQ(escape_display("\xE2\x80\x8A"), "\\u200a");             // hair space
+  EXPECT_EQ(escape_display("a\xE2\x80\x8B" "b"), "a\\u200bb");      // zero-width space
+  EXPECT_EQ(escape_display("\xE2\x80\xAE"), "\\u202e");             // right-to-left override
+  EXPECT_EQ(escape_display("\xE3\x80\x80"), "\\u3000");             // ideographic space
+  EXPECT_EQ(escape_display("\xEF\xBB\xBF"), "\\ufeff");             // BOM
+  EXPECT_EQ(escape_display("\xF3\xA0\x80\x81"), "\\ue0001");        // language tag
+  EXPECT_EQ(escape_display("\xC2\xA1"), "\xC2\xA1");                 // ¡ stays
+  EXPECT_EQ(escape_display("\xE3\x80\x81"), "\xE3\x80\x81");        // 、 stays
 }
 
 TEST(EscapeDisplay, EveryByteStringIsOneVisibleLine) {
