@@ -73,9 +73,10 @@ std::vector<float> cosines_to(const RowSet& rows, std::int64_t id);
 std::string why_not_in(const RowSet& rows, std::int64_t id);
 
 // A matrix of N(0,1) entries, the study's random-initialisation control. Deterministic in
-// (seed, shape) whatever the thread count: rows come in blocks of kRandomBlockRows, block b
-// drawn from std::mt19937_64 seeded with splitmix64(seed + b), normals by Marsaglia's polar
-// method on 53-bit uniforms (no std::normal_distribution, whose output differs by library).
+// (seed, shape) whatever the thread count: rows come in blocks of kRandomBlockRows, block b drawn
+// from the SplitMix64 sequence that starts at splitmix64(seed) + b * 2^32 * golden (disjoint
+// streams), normals by Doornik's ziggurat (ZIGNOR, 128 layers) on 32-bit draws. No
+// std::normal_distribution, whose output differs between standard libraries.
 inline constexpr std::int64_t kRandomBlockRows = 256;
 Matrix random_normal_matrix(std::int64_t n_rows, std::int64_t n_cols, std::uint64_t seed);
 

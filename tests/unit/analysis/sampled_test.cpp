@@ -321,14 +321,20 @@ TEST(Sampled, RandomNormalMatrixIsStandardNormalAndThreadIndependent) {
   omp_set_num_threads(saved);
   const std::size_t n = 1000 * 333;
   EXPECT_EQ(std::memcmp(a.data(), b.data(), n * sizeof(float)), 0);
-  double sum = 0, sq = 0, below = 0;
+  double sum = 0, sq = 0, below = 0, beyond3 = 0, beyond35 = 0, quart = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double v = a.data()[i];
     ASSERT_TRUE(std::isfinite(v));
     sum += v;
     sq += v * v;
+    quart += v * v * v * v;
     below += v < -1.0;
+    beyond3 += std::abs(v) > 3.0;
+    beyond35 += std::abs(v) > 3.5;  // the ziggurat's tail (past R = 3.44) is drawn separately
   }
+  EXPECT_NEAR(quart / static_cast<double>(n), 3.0, 0.05);                   // kurtosis of N(0,1)
+  EXPECT_NEAR(beyond3 / static_cast<double>(n), 0.0026998, 0.0004);        // 2 Phi(-3)
+  EXPECT_NEAR(beyond35 / static_cast<double>(n), 0.00046526, 0.00012);     // 2 Phi(-3.5)
   const double mean = sum / static_cast<double>(n);
   EXPECT_NEAR(mean, 0.0, 0.01);
   EXPECT_NEAR(sq / static_cast<double>(n) - mean * mean, 1.0, 0.01);
