@@ -175,6 +175,12 @@ struct GeometryReport {
   double norm_threshold = 0, distance_threshold = 0;
 
   std::vector<std::string> notes;  // things the reader should know (skipped targets, ...)
+  struct StageTime {
+    std::string stage;
+    double wall_s = 0;  // wall-clock seconds
+    double cpu_s = 0;   // CPU seconds of the process, all threads
+  };
+  std::vector<StageTime> timings;  // per stage, in order (not in the JSON: not reproducible)
 };
 
 // Everything above for one matrix. `vocab` names the rows (may be empty); `source`, when it has
