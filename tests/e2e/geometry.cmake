@@ -1,23 +1,11 @@
 # End-to-end tests of `embstat geometry` (cli/verb_geometry.cpp).
 #
-# Included by tests/CMakeLists.txt to add the tests; also run as a script (cmake -P) by the tests
-# that check an exit status together with the output:
-#   cmake "-DCMD=exe;arg;..." -DRC=<expected exit status> -DEXPECT=<regex on stdout+stderr> -P geometry.cmake
-if(CMAKE_SCRIPT_MODE_FILE)
-  execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc STREQUAL RC)
-    message(FATAL_ERROR "exit status ${rc}, expected ${RC}\nstdout:\n${out}\nstderr:\n${err}")
-  endif()
-  if(NOT "${out}${err}" MATCHES "${EXPECT}")
-    message(FATAL_ERROR "output does not match '${EXPECT}'\nstdout:\n${out}\nstderr:\n${err}")
-  endif()
-  return()
-endif()
-
-set(_geometry_script ${CMAKE_CURRENT_LIST_FILE})
+# Tests that check an exit status together with the output run pairs.cmake as a script (its
+# documented script mode: -DCMD, -DRC, -DEXPECT), so the runner is written once.
+set(_geometry_runner ${EMBSTAT_E2E_DIR}/pairs.cmake)
 function(geometry_e2e name rc expect)
   add_test(NAME e2e.${name} COMMAND ${CMAKE_COMMAND} "-DCMD=${ARGN}" -DRC=${rc} "-DEXPECT=${expect}"
-           -P ${_geometry_script})
+           -P ${_geometry_runner})
 endfunction()
 
 # Usage and input errors (no data needed).
