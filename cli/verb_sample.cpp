@@ -244,7 +244,7 @@ void setup_sample(CLI::App& app) {
   auto* samples = sub->add_option("--samples,-n", args->samples, "Number of random target rows (default 50)")
                       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
   sub->add_option("--seed", args->seed,
-                  "Seed of the std::mt19937_64 that draws the targets and the --baseline matrix (default 0)");
+                  "Seed of the target draw (std::mt19937_64) and of the --baseline matrix (default 0)");
   sub->add_option("--targets", args->targets, "Target row ids instead of random ones, e.g. 0-9,35,151643")
       ->excludes(samples);
   sub->add_flag("--baseline", args->baseline,
