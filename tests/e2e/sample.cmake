@@ -1,37 +1,27 @@
 # End-to-end tests of `embstat sample`, `embstat neighbors` and the main job (cli/verb_sample.cpp,
 # cli/verb_neighbors.cpp, cli/main_job.cpp).
 #
-# Included by tests/CMakeLists.txt to add the tests; also run as a script (cmake -P) by the tests
-# that check an exit status with the output, or that two commands print the same table:
-#   cmake "-DCMD=exe;arg;..." -DRC=<exit status> -DEXPECT=<regex on stdout+stderr> -P sample.cmake
-#   cmake "-DCMD=..." "-DCMD2=..." -DSAME=1 -P sample.cmake   (stdouts equal once file names are cut)
+# Exit status + output checks run through pairs.cmake's script runner. This file, run as a script,
+# checks that two commands print the same CSV table once the first field (the file name) is cut:
+#   cmake "-DCMD=exe;arg;..." "-DCMD2=exe;arg;..." -P sample.cmake
 if(CMAKE_SCRIPT_MODE_FILE)
   execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(SAME)
-    execute_process(COMMAND ${CMD2} RESULT_VARIABLE rc2 OUTPUT_VARIABLE out2 ERROR_VARIABLE err2)
-    if(NOT rc EQUAL 0 OR NOT rc2 EQUAL 0)
-      message(FATAL_ERROR "exit status ${rc} / ${rc2}\n${err}\n${err2}")
-    endif()
-    # Only the numbers count: drop the first CSV field (the model's file name).
-    string(REGEX REPLACE "(^|\n)[^,\n]*," "\\1" a "${out}")
-    string(REGEX REPLACE "(^|\n)[^,\n]*," "\\1" b "${out2}")
-    if(NOT a STREQUAL b OR a STREQUAL "")
-      message(FATAL_ERROR "the two tables differ:\n${out}\n---\n${out2}")
-    endif()
-    return()
+  execute_process(COMMAND ${CMD2} RESULT_VARIABLE rc2 OUTPUT_VARIABLE out2 ERROR_VARIABLE err2)
+  if(NOT rc EQUAL 0 OR NOT rc2 EQUAL 0)
+    message(FATAL_ERROR "exit status ${rc} / ${rc2}\n${err}\n${err2}")
   endif()
-  if(NOT rc STREQUAL RC)
-    message(FATAL_ERROR "exit status ${rc}, expected ${RC}\nstdout:\n${out}\nstderr:\n${err}")
-  endif()
-  if(NOT "${out}${err}" MATCHES "${EXPECT}")
-    message(FATAL_ERROR "output does not match '${EXPECT}'\nstdout:\n${out}\nstderr:\n${err}")
+  string(REGEX REPLACE "(^|\n)[^,\n]*," "\\1" a "${out}")
+  string(REGEX REPLACE "(^|\n)[^,\n]*," "\\1" b "${out2}")
+  if(NOT a STREQUAL b OR a STREQUAL "")
+    message(FATAL_ERROR "the two tables differ:\n${out}\n---\n${out2}")
   endif()
   return()
 endif()
 
 set(_sample_script ${CMAKE_CURRENT_LIST_FILE})
 function(sample_e2e name rc expect)
-  add_test(NAME e2e.${name} COMMAND ${CMAKE_COMMAND} "-DCMD=${ARGN}" -DRC=${rc} "-DEXPECT=${expect}" -P ${_sample_script})
+  add_test(NAME e2e.${name} COMMAND ${CMAKE_COMMAND} "-DCMD=${ARGN}" -DRC=${rc} "-DEXPECT=${expect}"
+    -P ${EMBSTAT_E2E_DIR}/pairs.cmake)
 endfunction()
 
 # Usage and input errors (no data needed).
@@ -72,7 +62,7 @@ if(EXISTS ${_stories})
   add_test(NAME e2e.sample.same_across_formats COMMAND ${CMAKE_COMMAND}
     "-DCMD=${EMBSTAT_EXE};-q;sample;${_stories};--targets;0-9,300,511;--format;csv"
     "-DCMD2=${EMBSTAT_EXE};-q;sample;${_data}/stories260K/stories260K.bin;--targets;0-9,300,511;--format;csv"
-    -DSAME=1 -P ${_sample_script})
+    -P ${_sample_script})
   set_tests_properties(e2e.sample.same_across_formats PROPERTIES LABELS data)
   sample_e2e(sample.target_out_of_range 2 "stories260K.gguf: target row 600 is out of range"
     "${EMBSTAT_EXE};-q;sample;${_stories};--targets;600")
