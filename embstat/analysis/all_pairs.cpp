@@ -24,6 +24,7 @@
 // which the held counts check.
 #include "embstat/analysis/all_pairs.hpp"
 
+#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -49,6 +50,57 @@ std::uint64_t pairs_of(std::int64_t n) {
   return n < 2 ? 0 : static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(n - 1) / 2;
 }
 
+// The first exception thrown inside a parallel region, rethrown after it (faiss's
+// omp_capture_exception): no exception leaves an OpenMP region.
+class CapturedError {
+ public:
+  template <typename F>
+  void run(F&& f) {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      f();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      failed_ = true;
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;
+  std::mutex mutex_;
+};
+
+// Computes tile (I, J) of rows[0..n) (n x d, row-major, row stride d) in blocks of b into
+// `tile` (b x b, row stride b) and hands it over. Returns the pairs it holds.
+std::uint64_t compute_tile(const float* rows, std::int64_t n, std::int64_t d, std::int64_t b, std::int64_t I,
+                           std::int64_t J, float* tile, TileHandler& handler) {
+  PairTile pt;
+  pt.row_begin = I * b;
+  pt.row_end = std::min(n, pt.row_begin + b);
+  pt.col_begin = J * b;
+  pt.col_end = std::min(n, pt.col_begin + b);
+  pt.ld = b;
+  const std::int64_t r = pt.row_end - pt.row_begin, c = pt.col_end - pt.col_begin;
+  if (I == J) {
+    // Diagonal tile: only its upper triangle holds pairs, and ssyrk computes just that (half the
+    // multiply-adds of an sgemm; the lower triangle is left as it was).
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, blas::blas_int(r, "tile rows"),
+                blas::blas_int(d, "vector dimension"), 1.0f, rows + pt.row_begin * d, blas::blas_int(d, "lda"), 0.0f,
+                tile, blas::blas_int(b, "ldc"));
+  } else {
+    // tile (r x c) = rows[I] (r x d) * rows[J]^T (d x c)
+    blas::gemm_abt(r, c, d, rows + pt.row_begin * d, d, rows + pt.col_begin * d, d, tile, b);
+  }
+  pt.cos = tile;
+  handler.consume(pt);
+  return pt.diagonal() ? pairs_of(r) : static_cast<std::uint64_t>(r * c);
+}
+
 }  // namespace
 
 // --- Tile producer --------------------------------------------------------------------------
@@ -66,57 +118,30 @@ void for_each_pair_tile(const Matrix& unit, std::int64_t block_rows, std::span<T
 
   // Tile t -> (I, J), I <= J, row-panel order: consecutive tiles share the row block I.
   std::vector<std::int64_t> panel_start(static_cast<std::size_t>(nb) + 1, 0);
-  for (std::int64_t I = 0; I < nb; ++I) panel_start[static_cast<std::size_t>(I) + 1] = panel_start[static_cast<std::size_t>(I)] + (nb - I);
+  for (std::int64_t I = 0; I < nb; ++I)
+    panel_start[static_cast<std::size_t>(I) + 1] = panel_start[static_cast<std::size_t>(I)] + (nb - I);
 
   // One parallel level (STYLE.md section 6): OpenMP over tiles, one OpenBLAS thread per sgemm.
   blas::BlasThreads one_blas_thread(1);
   std::atomic<std::uint64_t> done{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  const int n_threads = static_cast<int>(handlers.size());
-
-#pragma omp parallel num_threads(n_threads)
+  CapturedError error;
+#pragma omp parallel num_threads(static_cast<int>(handlers.size()))
   {
     const int thread = omp_get_thread_num();
-    TileHandler* handler = handlers[static_cast<std::size_t>(thread)];
+    TileHandler& handler = *handlers[static_cast<std::size_t>(thread)];
     Matrix tile;  // b x b scratch, 64-byte aligned
-    try {
-      tile = Matrix(b, b);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      failed = true;
-    }
+    error.run([&] { tile = Matrix(b, b); });
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t t = 0; t < n_tiles; ++t) {
-      if (failed.load(std::memory_order_relaxed)) continue;
-      try {
-        const std::int64_t I =
-            std::upper_bound(panel_start.begin(), panel_start.end(), t) - panel_start.begin() - 1;
+    for (std::int64_t t = 0; t < n_tiles; ++t)
+      error.run([&] {
+        const std::int64_t I = std::upper_bound(panel_start.begin(), panel_start.end(), t) - panel_start.begin() - 1;
         const std::int64_t J = I + (t - panel_start[static_cast<std::size_t>(I)]);
-        PairTile pt;
-        pt.row_begin = I * b;
-        pt.row_end = std::min(n, pt.row_begin + b);
-        pt.col_begin = J * b;
-        pt.col_end = std::min(n, pt.col_begin + b);
-        pt.ld = b;
-        const std::int64_t rows = pt.row_end - pt.row_begin, cols = pt.col_end - pt.col_begin;
-        // tile (rows x cols, row stride b) = U[I] (rows x d) * U[J]^T (d x cols)
-        blas::gemm_abt(rows, cols, d, unit.row(pt.row_begin), d, unit.row(pt.col_begin), d, tile.data(), b);
-        pt.cos = tile.data();
-        handler->consume(pt);
-        const std::uint64_t area = pt.diagonal() ? pairs_of(rows) : static_cast<std::uint64_t>(rows * cols);
+        const std::uint64_t area = compute_tile(unit.data(), n, d, b, I, J, tile.data(), handler);
         const std::uint64_t now = done.fetch_add(area, std::memory_order_relaxed) + area;
         if (thread == 0 && progress) progress(static_cast<double>(now) / static_cast<double>(total));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
+      });
   }
-  if (error) std::rethrow_exception(error);
+  error.rethrow();
   if (progress) progress(1.0);  // thread 0 may have had no tile to report
 }
 
@@ -125,28 +150,33 @@ void for_each_pair_tile(const Matrix& unit, std::int64_t block_rows, std::span<T
 double mean_pair_dot(const Matrix& unit) {
   const std::int64_t n = unit.n_rows(), d = unit.n_cols();
   if (n < 2) throw_usage("the mean over pairs needs at least 2 rows");
-  std::vector<double> column_sum(static_cast<std::size_t>(d), 0.0);
-  std::vector<double> row_norm2(static_cast<std::size_t>(n), 0.0);
-  // Each column is summed over rows in order by one thread: the same bits for any thread count.
-  constexpr std::int64_t kStripe = 64;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t k0 = 0; k0 < d; k0 += kStripe) {
-    const std::int64_t k1 = std::min(d, k0 + kStripe);
-    for (std::int64_t i = 0; i < n; ++i) {
+  // Fixed chunks of rows, each summed in row order, then the chunks in chunk order: the same
+  // bits for any thread count.
+  constexpr std::int64_t kChunk = 1024;
+  const std::int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> chunk_sum(static_cast<std::size_t>(n_chunks * d), 0.0);
+  std::vector<double> chunk_norm2(static_cast<std::size_t>(n_chunks), 0.0);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t c = 0; c < n_chunks; ++c) {
+    double* acc = chunk_sum.data() + c * d;
+    double norm2 = 0;
+    for (std::int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) {
       const float* r = unit.row(i);
-      for (std::int64_t k = k0; k < k1; ++k) column_sum[static_cast<std::size_t>(k)] += r[k];
+      for (std::int64_t k = 0; k < d; ++k) {
+        const double x = r[k];
+        acc[k] += x;
+        norm2 += x * x;
+      }
     }
-  }
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float* r = unit.row(i);
-    double s = 0;
-    for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(r[k]) * r[k];
-    row_norm2[static_cast<std::size_t>(i)] = s;
+    chunk_norm2[static_cast<std::size_t>(c)] = norm2;
   }
   double total2 = 0, norms2 = 0;
-  for (double s : column_sum) total2 += s * s;
-  for (double s : row_norm2) norms2 += s;
+  for (std::int64_t k = 0; k < d; ++k) {
+    double s = 0;
+    for (std::int64_t c = 0; c < n_chunks; ++c) s += chunk_sum[static_cast<std::size_t>(c * d + k)];
+    total2 += s * s;
+  }
+  for (double s : chunk_norm2) norms2 += s;
   return (total2 - norms2) / (static_cast<double>(n) * static_cast<double>(n - 1));
 }
 
@@ -155,11 +185,12 @@ double mean_pair_dot(const Matrix& unit) {
 namespace {
 
 // Pilot: rows per group as a fraction of n (its cost relative to the main pass), at least
-// kPilotMinGroup rows for an efficient sgemm, and a gather buffer of at most kPilotGatherBytes.
+// kPilotMinGroup rows for an efficient sgemm, and gather buffers of at most kPilotGatherBytes (all
+// threads together).
 constexpr double kPilotFraction = 0.02;
 constexpr std::int64_t kPilotMinGroup = 256;
 constexpr std::int64_t kPilotGatherBytes = std::int64_t{256} << 20;
-constexpr int kPilotBins = 1 << 20;
+constexpr int kPilotBins = 1 << 18;  // width 7.6e-6; 1 MiB of 32-bit counters stays in L2
 constexpr double kPilotZ = 6.0;  // window half-width in standard errors of the sample quantile
 constexpr std::uint64_t kPilotSeed = 0x656d6273746174ULL;
 // Below this many pairs every value is held (no pilot): at most 16 MiB.
@@ -227,7 +258,7 @@ std::vector<HeldRange> pilot_ranges(const RowSet& rows, const CosineBins& fine, 
                                     std::int64_t block, const ProgressFn& progress, std::uint64_t& pilot_pairs) {
   const std::int64_t n = rows.size(), d = rows.dim();
   std::int64_t g = std::max(kPilotMinGroup, static_cast<std::int64_t>(kPilotFraction * static_cast<double>(n)));
-  g = std::min(g, std::max<std::int64_t>(2, kPilotGatherBytes / (4 * std::max<std::int64_t>(d, 1))));
+  g = std::min(g, std::max<std::int64_t>(2, kPilotGatherBytes / (4 * std::max<std::int64_t>(d, 1) * n_threads)));
   g = std::min(g, n);
   const std::int64_t n_groups = n / g;
 
@@ -243,23 +274,40 @@ std::vector<HeldRange> pilot_ranges(const RowSet& rows, const CosineBins& fine, 
   config.stats = false;
   config.histogram = true;
   config.grid = CosineBins(kPilotBins);
-  config.max_row_len = std::min(block, g);
+  const std::int64_t b = std::min(block, g);
+  config.max_row_len = b;
   Pass pass = make_pass(std::move(config), n_threads, 0);
-  std::vector<TileHandler*> handlers;
-  for (auto& t : pass.threads) handlers.push_back(t.get());
 
-  Matrix group(g, d);
-  for (std::int64_t gi = 0; gi < n_groups; ++gi) {
-    for (std::int64_t r = 0; r < g; ++r) {
-      const float* src = rows.unit.row(perm[static_cast<std::size_t>(gi * g + r)]);
-      std::copy(src, src + d, group.row(r));
-    }
-    ProgressFn sub;
-    if (progress)
-      sub = [&, gi](double f) { progress((static_cast<double>(gi) + f) / static_cast<double>(n_groups)); };
-    for_each_pair_tile(group, block, handlers, sub);
+  // Whole groups per thread, in one parallel region: each thread gathers a group's rows into its
+  // own buffer and walks that group's triangle of tiles.
+  blas::BlasThreads one_blas_thread(1);
+  const std::int64_t nb = (g + b - 1) / b;
+  std::atomic<std::int64_t> groups_done{0};
+  CapturedError error;
+#pragma omp parallel num_threads(n_threads)
+  {
+    const int thread = omp_get_thread_num();
+    PairStats& handler = *pass.threads[static_cast<std::size_t>(thread)];
+    Matrix group, tile;
+    error.run([&] {
+      group = Matrix(g, d);
+      tile = Matrix(b, b);
+    });
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t gi = 0; gi < n_groups; ++gi)
+      error.run([&] {
+        for (std::int64_t r = 0; r < g; ++r) {
+          const float* src = rows.unit.row(perm[static_cast<std::size_t>(gi * g + r)]);
+          std::copy(src, src + d, group.row(r));
+        }
+        for (std::int64_t I = 0; I < nb; ++I)
+          for (std::int64_t J = I; J < nb; ++J) compute_tile(group.data(), g, d, b, I, J, tile.data(), handler);
+        const std::int64_t now = groups_done.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (thread == 0 && progress) progress(static_cast<double>(now) / static_cast<double>(n_groups));
+      });
   }
-  group = Matrix();
+  error.rethrow();
+
   std::vector<std::uint64_t> hist(static_cast<std::size_t>(kPilotBins), 0);
   std::uint64_t m = 0;
   for (auto& t : pass.threads) {

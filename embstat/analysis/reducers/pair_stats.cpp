@@ -226,8 +226,10 @@ PairStats::PairStats(const PairStatsConfig& config, const std::vector<std::uint8
   edge_below.assign(n_ranges, 0);
   held.resize(n_ranges);
   sub_histogram.resize(n_ranges);
-  for (std::size_t r = 0; r < n_ranges; ++r)
+  for (std::size_t r = 0; r < n_ranges; ++r) {
+    ranges_[r] = config.ranges[r];
     if (config.ranges[r].sub_bins) sub_histogram[r].assign(config.ranges[r].sub_bins, 0);
+  }
   bins_.assign(static_cast<std::size_t>(std::max<std::int64_t>(config.max_row_len, 1)), 0);
   flagged_.assign(bins_.size(), 0);
   // The held ranges' bins as disjoint intervals, for the kernels' vector test.
@@ -307,43 +309,50 @@ void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std
     std::uint32_t* h = hist32_.data();
     for (std::int64_t k = 0; k < len; ++k) ++h[bins[k]];
   }
-  for (std::int64_t f = 0; f < n_flagged; ++f) rare(c[flagged[f]], bins[flagged[f]]);
-}
-
-// A value in a bin that some held range overlaps.
-__attribute__((noinline)) void PairStats::rare(float v, int bin) {
-  const std::uint32_t key = float_order_key(v);
-  unsigned f = flags_[static_cast<std::size_t>(bin)];
-  while (f) {
-    const int r = __builtin_ctz(f);
-    f &= f - 1;
-    const HeldRange& range = config_.ranges[static_cast<std::size_t>(r)];
-    if (key < range.key_lo) {
-      // Monotone bins: a value below key_lo in a flagged bin is in bin_lo.
-      assert(bin == range.bin_lo);
-      ++edge_below[static_cast<std::size_t>(r)];
-    } else if (key <= range.key_hi) {
-      if (range.sub_bins) {
-        const std::uint64_t span = static_cast<std::uint64_t>(range.key_hi - range.key_lo) + 1;
-        const std::uint64_t sub = static_cast<std::uint64_t>(key - range.key_lo) * range.sub_bins / span;
-        ++sub_histogram[static_cast<std::size_t>(r)][sub];
-      } else {
-        hold(r, key);
+  // Values in a bin some held range overlaps (a small share: the ranges are narrow).
+  const std::uint8_t* flags = flags_.data();
+  for (std::int64_t f = 0; f < n_flagged; ++f) {
+    const float v = c[flagged[f]];
+    const std::uint32_t key = float_order_key(v);
+    unsigned bits = flags[bins[flagged[f]]];
+    while (bits) {
+      const int r = __builtin_ctz(bits);
+      bits &= bits - 1;
+      const HeldRange& range = ranges_[r];
+      if (key < range.key_lo) {
+        // Monotone bins: a value below key_lo in a flagged bin is in bin_lo.
+        ++edge_below[static_cast<std::size_t>(r)];
+      } else if (key <= range.key_hi) {
+        if (range.sub_bins) {
+          const std::uint64_t span = static_cast<std::uint64_t>(range.key_hi - range.key_lo) + 1;
+          ++sub_histogram[static_cast<std::size_t>(r)]
+                         [static_cast<std::uint64_t>(key - range.key_lo) * range.sub_bins / span];
+        } else if (hold_next_[r] != hold_end_[r] || next_chunk(r)) {
+          *hold_next_[r]++ = key;
+        }
       }
     }
   }
 }
 
-void PairStats::hold(int r, std::uint32_t key) {
+// Starts a new chunk for range r; false when the pass's hold cap is reached.
+bool PairStats::next_chunk(int r) {
+  close_chunk(r);
+  if (budget_.overflowed()) return false;  // this pass's held values are void anyway
+  const std::int64_t granted = budget_.reserve(kHoldChunkValues);
+  if (granted == 0) return false;
   auto& chunks = held[static_cast<std::size_t>(r)];
-  if (chunks.empty() || chunks.back().size() == chunks.back().capacity()) {
-    if (budget_.overflowed()) return;  // this pass's held values are void anyway
-    const std::int64_t granted = budget_.reserve(kHoldChunkValues);
-    if (granted == 0) return;
-    chunks.emplace_back();
-    chunks.back().reserve(static_cast<std::size_t>(granted));
-  }
-  chunks.back().push_back(key);
+  chunks.emplace_back(static_cast<std::size_t>(granted));
+  hold_next_[r] = chunks.back().data();
+  hold_end_[r] = hold_next_[r] + granted;
+  return true;
+}
+
+// Trims the open chunk of range r to the values written.
+void PairStats::close_chunk(int r) {
+  auto& chunks = held[static_cast<std::size_t>(r)];
+  if (!chunks.empty() && hold_next_[r]) chunks.back().resize(static_cast<std::size_t>(hold_next_[r] - chunks.back().data()));
+  hold_next_[r] = hold_end_[r] = nullptr;
 }
 
 void PairStats::flush_histogram() {
@@ -356,6 +365,7 @@ void PairStats::flush_histogram() {
 
 void PairStats::finish() {
   if (config_.histogram) flush_histogram();
+  for (int r = 0; r < static_cast<int>(held.size()); ++r) close_chunk(r);
 }
 
 // --- Selection ------------------------------------------------------------------------------

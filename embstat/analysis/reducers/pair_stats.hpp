@@ -15,6 +15,7 @@
 // integer sums are associative. Per-term error <= 2^-41, so a mean is off by at most 2^-41.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -113,7 +114,7 @@ class PairStats final : public TileHandler {
   PairStats(const PairStatsConfig& config, const std::vector<std::uint8_t>& flags, HoldBudget& budget);
 
   void consume(const PairTile& tile) override;
-  void finish();  // flushes the 32-bit histogram; call once after the pass
+  void finish();  // flushes the 32-bit histogram, trims the held chunks; call once after the pass
 
   // The bins of the held ranges as at most kMaxIntervals disjoint intervals [lo, lo + width].
   static constexpr int kMaxIntervals = kMaxHeldRanges;
@@ -141,8 +142,8 @@ class PairStats final : public TileHandler {
 
  private:
   void reduce_row(const float* c, std::int64_t len, std::int64_t i, std::int64_t j0);
-  void rare(float v, int bin);
-  void hold(int r, std::uint32_t key);
+  bool next_chunk(int r);
+  void close_chunk(int r);
   void flush_histogram();
 
   const PairStatsConfig& config_;
@@ -152,6 +153,9 @@ class PairStats final : public TileHandler {
   std::vector<std::uint32_t> hist32_;
   std::uint64_t since_flush_ = 0;
   BinIntervals intervals_;
+  HeldRange ranges_[kMaxHeldRanges];
+  std::uint32_t* hold_next_[kMaxHeldRanges] = {};  // where range r's next held key goes
+  std::uint32_t* hold_end_[kMaxHeldRanges] = {};   // end of its open chunk
   std::vector<std::int32_t> bins_;     // scratch: the bins of one tile row
   std::vector<std::int32_t> flagged_;  // scratch: positions in the row whose bin a held range overlaps
 };

@@ -66,7 +66,7 @@ std::uint64_t rank_of(std::uint64_t n, double p) {
   return (n - 1) * static_cast<std::uint64_t>(std::llround(p * 100)) / 100;
 }
 
-// The float cosines of every pair i < j, from the same sgemm tiles as the engine (block x block).
+// The float cosines of every pair i < j, from the same BLAS tiles as the engine (block x block).
 struct FloatReference {
   std::vector<float> values;  // pair order (i, j) lexicographic
   std::vector<float> sorted;
@@ -83,9 +83,13 @@ std::vector<float> tiled_cosines(const RowSet& rows, std::int64_t block) {
   for (std::int64_t I = 0; I < n; I += b)
     for (std::int64_t J = I; J < n; J += b) {
       const std::int64_t r = std::min(b, n - I), k = std::min(b, n - J);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(r), static_cast<int>(k),
-                  static_cast<int>(d), 1.0f, rows.unit.row(I), static_cast<int>(d), rows.unit.row(J),
-                  static_cast<int>(d), 0.0f, tile.data(), static_cast<int>(b));
+      if (I == J)  // as the engine: the diagonal tile's upper triangle by ssyrk
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(r), static_cast<int>(d), 1.0f,
+                    rows.unit.row(I), static_cast<int>(d), 0.0f, tile.data(), static_cast<int>(b));
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(r), static_cast<int>(k),
+                    static_cast<int>(d), 1.0f, rows.unit.row(I), static_cast<int>(d), rows.unit.row(J),
+                    static_cast<int>(d), 0.0f, tile.data(), static_cast<int>(b));
       for (std::int64_t i = 0; i < r; ++i)
         for (std::int64_t j = 0; j < k; ++j)
           c[static_cast<std::size_t>((I + i) * n + J + j)] = tile[static_cast<std::size_t>(i * b + j)];
