@@ -126,7 +126,8 @@ inline constexpr std::uint32_t kGgufMaxDims = 4;                   // ggml GGML_
 // Parses the header of a mapped file. Throws Error(Format) for malformed bytes (with the file
 // offset), Error(Unsupported) for GGUF v1 / versions above 3 and unknown ggml type ids.
 GgufFile parse_gguf(std::shared_ptr<const MappedFile> file);
-// The same over bytes the caller keeps alive (tests, fuzzing); `path` names them in errors.
+// The same over bytes the caller keeps alive (tests, fuzzing): they must outlive the returned
+// GgufFile, whose keys, strings and tensor_bytes() view them. `path` names them in errors.
 GgufFile parse_gguf(std::span<const std::uint8_t> bytes, std::string path);
 
 // The vocabulary in tokenizer.ggml.tokens (+ token_type, model) via vocabulary_from_pieces();
