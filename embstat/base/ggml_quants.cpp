@@ -49,10 +49,8 @@ void decode_q4_0(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
   for (std::int64_t b = 0; b < n_elems / kQK; ++b, src += kQ4_0Bytes, dst += kQK) {
     const float d = load_f16(src);
     const std::uint8_t* qs = src + 2;
-    for (int j = 0; j < kQK / 2; ++j) {
-      dst[j] = static_cast<float>((qs[j] & 0x0f) - 8) * d;
-      dst[j + kQK / 2] = static_cast<float>((qs[j] >> 4) - 8) * d;
-    }
+    for (int j = 0; j < kQK / 2; ++j) dst[j] = static_cast<float>((qs[j] & 0x0f) - 8) * d;
+    for (int j = 0; j < kQK / 2; ++j) dst[j + kQK / 2] = static_cast<float>((qs[j] >> 4) - 8) * d;
   }
 }
 
@@ -62,10 +60,8 @@ void decode_q4_1(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
     const float d = load_f16(src);
     const float m = load_f16(src + 2);
     const std::uint8_t* qs = src + 4;
-    for (int j = 0; j < kQK / 2; ++j) {
-      dst[j] = static_cast<float>(qs[j] & 0x0f) * d + m;
-      dst[j + kQK / 2] = static_cast<float>(qs[j] >> 4) * d + m;
-    }
+    for (int j = 0; j < kQK / 2; ++j) dst[j] = static_cast<float>(qs[j] & 0x0f) * d + m;
+    for (int j = 0; j < kQK / 2; ++j) dst[j + kQK / 2] = static_cast<float>(qs[j] >> 4) * d + m;
   }
 }
 
@@ -76,12 +72,10 @@ void decode_q5_0(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
     const float d = load_f16(src);
     const std::uint32_t qh = load_u32(src + 2);
     const std::uint8_t* qs = src + 6;
-    for (int j = 0; j < kQK / 2; ++j) {
-      const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
-      const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + kQK / 2)) & 1u) << 4);
-      dst[j] = static_cast<float>(lo - 16) * d;
-      dst[j + kQK / 2] = static_cast<float>(hi - 16) * d;
-    }
+    for (int j = 0; j < kQK / 2; ++j)
+      dst[j] = static_cast<float>(((qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4)) - 16) * d;
+    for (int j = 0; j < kQK / 2; ++j)
+      dst[j + kQK / 2] = static_cast<float>(((qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4)) - 16) * d;
   }
 }
 
@@ -92,12 +86,10 @@ void decode_q5_1(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
     const float m = load_f16(src + 2);
     const std::uint32_t qh = load_u32(src + 4);
     const std::uint8_t* qs = src + 8;
-    for (int j = 0; j < kQK / 2; ++j) {
-      const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
-      const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + kQK / 2)) & 1u) << 4);
-      dst[j] = static_cast<float>(lo) * d + m;
-      dst[j + kQK / 2] = static_cast<float>(hi) * d + m;
-    }
+    for (int j = 0; j < kQK / 2; ++j)
+      dst[j] = static_cast<float>((qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4)) * d + m;
+    for (int j = 0; j < kQK / 2; ++j)
+      dst[j + kQK / 2] = static_cast<float>((qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4)) * d + m;
   }
 }
 
@@ -218,19 +210,20 @@ void decode_q5_k(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
 // high 2 bits (qh[32h + l] >> 2k) & 3; q = bits - 32; value = d * scales[e / 16] * q.
 void decode_q6_k(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
   for (std::int64_t b = 0; b < n_elems / kQK_K; ++b, src += kQ6_KBytes) {
-    const std::uint8_t* ql = src;
     const std::uint8_t* qh = src + 128;
     const std::uint8_t* scales = src + 192;
     const float d = load_f16(src + 208);
     for (int h = 0; h < 2; ++h) {
       for (int k = 0; k < 4; ++k) {
-        for (int l = 0; l < 32; ++l) {
-          const std::uint8_t low_byte = ql[64 * h + l + 32 * (k & 1)];
-          const int low = (k < 2 ? low_byte : low_byte >> 4) & 0x0f;
-          const int high = (qh[32 * h + l] >> (2 * k)) & 3;
-          const int e = 128 * h + 32 * k + l;
-          const float dl = d * static_cast<float>(static_cast<std::int8_t>(scales[e / 16]));
-          *dst++ = dl * static_cast<float>((low | (high << 4)) - 32);
+        const std::uint8_t* ql = src + 64 * h + 32 * (k & 1);
+        const int low_shift = k < 2 ? 0 : 4;
+        for (int half16 = 0; half16 < 2; ++half16) {  // sub-block e / 16 = 8h + 2k + half16
+          const float dl = d * static_cast<float>(static_cast<std::int8_t>(scales[8 * h + 2 * k + half16]));
+          for (int l = 16 * half16; l < 16 * half16 + 16; ++l) {
+            const int low = (ql[l] >> low_shift) & 0x0f;
+            const int high = (qh[32 * h + l] >> (2 * k)) & 3;
+            *dst++ = dl * static_cast<float>((low | (high << 4)) - 32);
+          }
         }
       }
     }
