@@ -127,7 +127,7 @@ void compute_layout(Llama2cHeader& h, const std::string& path) {
 Llama2cHeader parse_llama2c_header(std::span<const std::uint8_t> file_bytes, const std::string& path) {
   ByteCursor cursor(file_bytes, path);
   Llama2cHeader h;
-  const std::uint32_t first = cursor.u32();
+  const std::uint32_t first = file_bytes.size() >= 4 ? cursor.u32() : 0;
   if (first == kLlama2cMagic) {
     const std::int32_t version = cursor.i32();
     if (version != 1 && version != 2)
@@ -139,6 +139,10 @@ Llama2cHeader parse_llama2c_header(std::span<const std::uint8_t> file_bytes, con
     cursor.seek(0);
     h.version = 0;
     h.header_bytes = kLegacyHeaderBytes;
+    if (file_bytes.size() < kLegacyHeaderBytes)
+      throw_format(path, 0,
+                   fmt::format("not a llama2.c checkpoint: {} bytes, shorter than the {}-byte header", file_bytes.size(),
+                               kLegacyHeaderBytes));
   }
   h.dim = cursor.i32();
   h.hidden_dim = cursor.i32();

@@ -127,6 +127,19 @@ Model open_folder(const std::string& folder, const OpenOptions& options) {
     if (is_regular_file(path_join(folder, pickle)))
       throw Error(ErrorKind::Unsupported, folder,
                   fmt::format("holds only PyTorch pickles ({}): {}", pickle, kPickleAdvice));
+  // A Hugging Face snapshot whose links point at blobs that never arrived.
+  std::vector<std::string> dangling;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code ec2;
+    const std::string ext = lower_extension(it->path().filename().string());
+    if (it->is_symlink(ec2) && !fs::exists(it->path(), ec2) && (ext == ".safetensors" || ext == ".gguf"))
+      dangling.push_back(it->path().filename().string());
+  }
+  std::sort(dangling.begin(), dangling.end());
+  if (!dangling.empty())
+    throw Error(ErrorKind::Io, folder,
+                fmt::format("{} links to files that are not there (not downloaded?)", join_names(dangling)));
   throw Error(ErrorKind::Io, folder,
               "no model weights here (looked for model.safetensors.index.json, *.safetensors, *.gguf, *.npy)");
 }
