@@ -101,7 +101,12 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
         flipped.matrix = args.model.matrix == "output" ? "input" : "output";
         other.emplace(open_model(spec, open_options(flipped)));
         other_rows.emplace(load_row_set(*other, flipped, args.dedup));
-        out.input_output = paired_row_cosines(rows, *other_rows);
+        if (other_rows->dim() == rows.dim())
+          out.input_output = paired_row_cosines(rows, *other_rows);
+        else
+          std::fprintf(stderr, "embstat: %s: input and output matrices differ in dimension (%lld vs %lld): no "
+                       "per-token comparison\n", model.name.c_str(), static_cast<long long>(rows.dim()),
+                       static_cast<long long>(other_rows->dim()));
       }
     }  // the first matrix is freed before the second is analysed
     if (other) {

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -390,6 +391,27 @@ TEST(Geometry, AllButTheTopBothVariantsMatchReference) {
   EXPECT_NEAR(r.all_but_top_raw.mean_cosine, all_pairs_ref(raw_variant).mean, 1e-5);
   EXPECT_NEAR(r.all_but_top.sampled, sampled_ref(centred_variant, r.targets), 2e-3);
   EXPECT_NEAR(r.all_but_top_raw.sampled, sampled_ref(raw_variant, r.targets), 2e-3);
+}
+
+// The top eigenvectors come from MRRR (dstemr); EMBSTAT_GEOMETRY_DSTEDC forces the divide-and-
+// conquer fallback used when MRRR fails. Both must give the same all-but-the-top rows.
+TEST(Geometry, EigenvectorFallbackAgrees) {
+  const std::size_t d = 24;
+  Rows x = gaussian(900, static_cast<std::int64_t>(d), 26, std::vector<double>(d, 0.5));
+  for (auto& row : x) row[3] = static_cast<float>(row[3] * 4), row[9] = static_cast<float>(row[9] * 2);
+  const RowSet rows = row_set(x);
+  GeometryOptions o = fast_options();
+  o.remove = 3;
+  o.isotropy_iw = false;
+  const GeometryReport a = analyze_geometry(rows, Vocabulary{}, o);
+  setenv("EMBSTAT_GEOMETRY_DSTEDC", "1", 1);
+  const GeometryReport b = analyze_geometry(rows, Vocabulary{}, o);
+  unsetenv("EMBSTAT_GEOMETRY_DSTEDC");
+  EXPECT_NEAR(a.all_but_top.mean_cosine, b.all_but_top.mean_cosine, 1e-6);
+  EXPECT_NEAR(a.all_but_top_raw.mean_cosine, b.all_but_top_raw.mean_cosine, 1e-6);
+  EXPECT_NEAR(a.all_but_top.sampled, b.all_but_top.sampled, 1e-3);
+  EXPECT_EQ(a.explained_variance, b.explained_variance);  // eigenvalues come from dsterf either way
+  EXPECT_FALSE(a.isotropy_iw.has_value());
 }
 
 // A vocabulary whose rows fall in known classes; n <= partners and class sizes <= rows sampled
