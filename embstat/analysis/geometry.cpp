@@ -364,11 +364,15 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, co
 
 // x'_i = (x_i - mu) - V^T (V (x_i - mu)) - offset for every row, where V (n_v x d, row-major)
 // holds the components to remove (n_v may be 0: plain centring) and offset is 0 or a constant
-// vector. Rows come out raw (not normalised); make_row_set does that.
-Matrix transformed_rows(const RowSet& rows, const std::vector<double>& mu, const std::vector<float>& v,
-                        std::int64_t n_v, const std::vector<double>* offset) {
+// vector. Rows come out raw (not normalised); transformed_set does that.
+// `out` is reused when it already has the shape (no new pages to fault in), else reallocated.
+void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const std::vector<float>& v,
+                      std::int64_t n_v, const std::vector<double>* offset, Matrix& out) {
   const std::int64_t n = rows.size(), d = rows.dim();
-  Matrix out(n, d);
+  if (out.n_rows() != n || out.n_cols() != d) {
+    out = Matrix();
+    out = Matrix(n, d);
+  }
   // Centre, project out, then subtract the offset.
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < n; ++i) {
@@ -399,15 +403,43 @@ Matrix transformed_rows(const RowSet& rows, const std::vector<double>& mu, const
       for (std::int64_t k = 0; k < d; ++k) x[k] = static_cast<float>(x[k] - o[static_cast<std::size_t>(k)]);
     }
   }
-  return out;
 }
 
-// A RowSet of transformed rows, ids mapped back to the model's row ids.
+// A RowSet of transformed rows (row i of `raw` belongs to model row rows.ids[i]), normalised in
+// place in parallel, as make_row_set does (norm in double, x * (1 / norm) rounded to f32). Rows
+// of zero or non-finite norm are dropped and listed in zero_rows.
 RowSet transformed_set(const RowSet& rows, Matrix raw) {
-  RowSet set = make_row_set(std::move(raw), RowFilter{});
-  for (auto& id : set.ids) id = rows.ids[static_cast<std::size_t>(id)];
-  for (auto& id : set.zero_rows) id = rows.ids[static_cast<std::size_t>(id)];
+  const std::int64_t n = raw.n_rows(), d = raw.n_cols();
+  std::vector<double> norm(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    float* x = raw.row(i);
+    double s = 0;
+    for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
+    const double nr = std::sqrt(s);
+    norm[static_cast<std::size_t>(i)] = nr;
+    if (nr > 0 && std::isfinite(nr)) {
+      const double inv = 1.0 / nr;
+      for (std::int64_t k = 0; k < d; ++k) x[k] = static_cast<float>(x[k] * inv);
+    }
+  }
+  RowSet set;
   set.n_total = rows.n_total;
+  std::int64_t kept = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double nr = norm[static_cast<std::size_t>(i)];
+    const std::int64_t id = rows.ids[static_cast<std::size_t>(i)];
+    if (!(nr > 0) || !std::isfinite(nr)) {
+      set.zero_rows.push_back(id);
+      continue;
+    }
+    if (kept != i) std::copy_n(raw.row(i), d, raw.row(kept));  // compaction, only after a dropped row
+    set.ids.push_back(id);
+    set.norms.push_back(static_cast<float>(nr));
+    ++kept;
+  }
+  raw.truncate_rows(kept);
+  set.unit = std::move(raw);
   return set;
 }
 
@@ -806,26 +838,26 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
                                rep.notes, progress, q0, q0 + step);
   lap("fraction: as stored");
   report_progress(q0 + step);
-  {
-    RowSet centred = transformed_set(rows, transformed_rows(rows, mu, {}, 0, nullptr));
-    rep.centered = pair_fraction(centred, rep.targets, options.exact, nullptr, "after centring", rep.notes, progress,
-                                 q0 + step, q0 + 2 * step);
-  }
+  // The three transformed versions share one working matrix: built, normalised, sampled, and
+  // handed back for the next one.
+  Matrix work;
+  auto version = [&](const std::vector<float>& v, std::int64_t n_v, const std::vector<double>* offset,
+                     const char* what, double p0, double p1) {
+    transformed_rows(rows, mu, v, n_v, offset, work);
+    RowSet set = transformed_set(rows, std::move(work));
+    PairFraction f = pair_fraction(set, rep.targets, options.exact, nullptr, what, rep.notes, progress, p0, p1);
+    work = std::move(set.unit);
+    return f;
+  };
+  rep.centered = version({}, 0, nullptr, "after centring", q0 + step, q0 + 2 * step);
   lap("fraction: centred");
   report_progress(q0 + 2 * step);
-  {
-    RowSet abtt = transformed_set(rows, transformed_rows(rows, mu, top_vectors, n_remove, nullptr));
-    rep.all_but_top = pair_fraction(abtt, rep.targets, options.exact, nullptr, "after all-but-the-top", rep.notes,
-                                    progress, q0 + 2 * step, q0 + 3 * step);
-  }
+  rep.all_but_top = version(top_vectors, n_remove, nullptr, "after all-but-the-top", q0 + 2 * step, q0 + 3 * step);
   lap("fraction: all-but-the-top");
   report_progress(q0 + 3 * step);
-  {
-    RowSet abtt = transformed_set(rows, transformed_rows(rows, mu, top_vectors, n_remove, &raw_offset));
-    rep.all_but_top_raw = pair_fraction(abtt, rep.targets, options.exact, nullptr,
-                                        "after all-but-the-top (raw projection)", rep.notes, progress,
-                                        q0 + 3 * step, q0 + 4 * step);
-  }
+  rep.all_but_top_raw = version(top_vectors, n_remove, &raw_offset, "after all-but-the-top (raw projection)",
+                                q0 + 3 * step, q0 + 4 * step);
+  work = Matrix();
   lap("fraction: all-but-the-top, raw projection");
   report_progress(0.95);
 
