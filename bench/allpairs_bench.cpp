@@ -12,8 +12,10 @@
 // like trained embeddings), seeded. --write-npy PATH saves it (float32) so that the CLI and the
 // numpy peer (bench/peers/pairs_numpy.py) can be run on the same data (bench/pairs_bench.sh).
 //
+// Each measurement is repeated --reps times (default 3), interleaved, and the best kept.
+//
 // usage: allpairs_bench [--rows N] [--dim D] [--blocks 256,512] [--threads T] [--write-npy PATH]
-//                       [--no-quantiles] [--skip-peak]
+//                       [--no-quantiles] [--skip-peak] [--reps R]
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -42,6 +45,16 @@ double cpu_now() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+std::string load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  char buf[64] = "?";
+  if (f) {
+    if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+    std::fclose(f);
+  }
+  std::string s(buf);
+  return s.substr(0, s.find(' ', s.find(' ', s.find(' ') + 1) + 1));
 }
 struct Rate {
   double wall, cpu;  // GFLOP/s by wall time, and by CPU time x threads
@@ -91,7 +104,7 @@ Rate tile_loop_rate(const embstat::Matrix& unit, std::int64_t block, int threads
 }
 
 // The reducer alone on one block x block tile of real cosines, consumed repeatedly (one thread):
-// nanoseconds per pair.
+// CPU nanoseconds per pair.
 double reducer_ns_per_pair(const embstat::RowSet& set, std::int64_t block) {
   const std::int64_t d = set.dim(), b = std::min(block, set.size() / 2);
   std::vector<float> tile(static_cast<std::size_t>(b * b));
@@ -110,9 +123,12 @@ double reducer_ns_per_pair(const embstat::RowSet& set, std::int64_t block) {
   pt.cos = tile.data();
   pt.ld = b;
   const int reps = 200;
-  const auto t = Clock::now();
+  timespec t0{}, t1{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
   for (int r = 0; r < reps; ++r) stats.consume(pt);
-  return since(t) / (static_cast<double>(reps) * static_cast<double>(b * b)) * 1e9;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  const double cpu = static_cast<double>(t1.tv_sec - t0.tv_sec) + 1e-9 * static_cast<double>(t1.tv_nsec - t0.tv_nsec);
+  return cpu / (static_cast<double>(reps) * static_cast<double>(b * b)) * 1e9;
 }
 
 std::vector<std::int64_t> parse_list(const char* s) {
@@ -133,6 +149,7 @@ int main(int argc, char** argv) {
   int threads = omp_get_max_threads();
   std::string npy;
   bool quantiles = true, peak = true;
+  int reps = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] {
@@ -149,9 +166,10 @@ int main(int argc, char** argv) {
     else if (a == "--write-npy") npy = next();
     else if (a == "--no-quantiles") quantiles = false;
     else if (a == "--skip-peak") peak = false;
+    else if (a == "--reps") reps = std::max(1, std::atoi(next()));
     else {
       std::fprintf(stderr, "usage: allpairs_bench [--rows N] [--dim D] [--blocks B,B] [--threads T] [--write-npy PATH] "
-                           "[--no-quantiles] [--skip-peak]\n");
+                           "[--no-quantiles] [--skip-peak] [--reps R]\n");
       return 2;
     }
   }
@@ -171,51 +189,74 @@ int main(int argc, char** argv) {
               static_cast<long long>(rows), static_cast<long long>(dim), threads, since(t),
               npy.empty() ? "" : (", written to " + npy).c_str());
 
+  // Rounds of (sgemm peaks, all_pairs per block), best of each kept: other jobs on a shared
+  // machine only ever slow a run down, and interleaving exposes every measurement to the same load.
   Rate reference{0, 0};
-  if (peak) {
-    const Rate big = threaded_sgemm_rate(dim, threads);
-    std::printf("sgemm peak: OpenBLAS %d-thread sgemm 4096x4096x%lld   %7.1f GFLOP/s wall  %7.1f per CPU\n", threads,
-                static_cast<long long>(dim), big.wall, big.cpu);
-    reference = big;
-    for (std::int64_t b : blocks) {
-      const Rate loop = tile_loop_rate(set.unit, b, threads);
-      std::printf("sgemm peak: tile loop, block %-5lld (no reduction)   %7.1f GFLOP/s wall  %7.1f per CPU\n",
-                  static_cast<long long>(b), loop.wall, loop.cpu);
-      reference.wall = std::max(reference.wall, loop.wall);
-      reference.cpu = std::max(reference.cpu, loop.cpu);
+  std::vector<Rate> loop_best(blocks.size(), Rate{0, 0}), run_best(blocks.size(), Rate{0, 0});
+  std::vector<double> run_wall(blocks.size(), 1e30), run_cpu(blocks.size(), 1e30);
+  const double useful = static_cast<double>(rows) * static_cast<double>(rows - 1) * static_cast<double>(dim);
+  embstat::AllPairsResult last;
+  for (int round = 0; round < reps; ++round) {
+    if (peak) {
+      const Rate big = threaded_sgemm_rate(dim, threads);
+      reference.wall = std::max(reference.wall, big.wall);
+      reference.cpu = std::max(reference.cpu, big.cpu);
+      std::printf("round %d: OpenBLAS %d-thread sgemm 4096x4096x%lld %7.1f GFLOP/s wall %7.1f per CPU\n", round + 1,
+                  threads, static_cast<long long>(dim), big.wall, big.cpu);
+      for (std::size_t k = 0; k < blocks.size(); ++k) {
+        const Rate loop = tile_loop_rate(set.unit, blocks[k], threads);
+        loop_best[k] = {std::max(loop_best[k].wall, loop.wall), std::max(loop_best[k].cpu, loop.cpu)};
+        reference.wall = std::max(reference.wall, loop.wall);
+        reference.cpu = std::max(reference.cpu, loop.cpu);
+      }
     }
-    for (std::int64_t b : blocks)
-      std::printf("reducer alone, block %-5lld %6.2f ns per pair (1 thread; sgemm of one pair at peak: %.2f ns)\n",
-                  static_cast<long long>(b), reducer_ns_per_pair(set, b), 2.0 * dim / (reference.cpu / threads));
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+      embstat::AllPairsOptions o;
+      o.block_rows = blocks[k];
+      o.quantiles = quantiles;
+      o.n_threads = threads;
+      t = Clock::now();
+      const double c0 = cpu_now();
+      last = embstat::all_pairs(set, o);
+      const double wall = since(t), cpu = cpu_now() - c0;
+      run_wall[k] = std::min(run_wall[k], wall);
+      run_cpu[k] = std::min(run_cpu[k], cpu);
+      std::printf("round %d: all_pairs block %-5lld %8.2f s wall %8.2f CPU s\n", round + 1,
+                  static_cast<long long>(blocks[k]), wall, cpu);
+    }
   }
 
-  const double useful = static_cast<double>(rows) * static_cast<double>(rows - 1) * static_cast<double>(dim);
-  double best_rate = 0;
-  for (std::int64_t b : blocks) {
-    embstat::AllPairsOptions o;
-    o.block_rows = b;
-    o.quantiles = quantiles;
-    o.n_threads = threads;
-    t = Clock::now();
-    const double c0 = cpu_now();
-    const embstat::AllPairsResult r = embstat::all_pairs(set, o);
-    const double wall = since(t), cpu = cpu_now() - c0;
-    const double rate = useful / wall / 1e9, rate_cpu = useful / (cpu / threads) / 1e9;
-    best_rate = std::max(best_rate, rate);
-    std::printf("all_pairs block %-5lld %8.2f s (%.2f CPU s)  %7.1f GFLOP/s effective wall, %7.1f per CPU",
-                static_cast<long long>(b), wall, cpu, rate, rate_cpu);
-    if (reference.wall > 0)
-      std::printf("  = %5.1f %% of sgemm peak (wall), %5.1f %% (CPU)", 100.0 * rate / reference.wall,
-                  100.0 * rate_cpu / reference.cpu);
-    std::printf("  (passes %d, pilot pairs %llu, held %llu)\n", r.passes, static_cast<unsigned long long>(r.pilot_pairs),
-                static_cast<unsigned long long>(r.held_values));
-    std::printf("  pairs %llu  non_negative %llu  negative %llu  fraction %.6f  uncertain %llu\n",
-                static_cast<unsigned long long>(r.pairs), static_cast<unsigned long long>(r.non_negative),
-                static_cast<unsigned long long>(r.negative), r.fraction_non_negative,
-                static_cast<unsigned long long>(r.uncertain));
-    std::printf("  min %.7f max %.7f mean %.9f (identity %.9f) std %.7f median %.7f p1 %.7f p99 %.7f\n", r.min, r.max,
-                r.mean, r.mean_identity, r.std, r.median, r.quantiles[0], r.quantiles[5]);
+  std::printf("\nbest of %d rounds (load average now %s)\n", reps, load_average().c_str());
+  if (peak) {
+    std::printf("sgemm peak                                      %7.1f GFLOP/s wall %7.1f per CPU\n", reference.wall,
+                reference.cpu);
+    for (std::size_t k = 0; k < blocks.size(); ++k)
+      std::printf("  tile loop, block %-5lld (sgemm, no reduction)  %7.1f GFLOP/s wall %7.1f per CPU\n",
+                  static_cast<long long>(blocks[k]), loop_best[k].wall, loop_best[k].cpu);
+    for (std::int64_t b : blocks)
+      std::printf("  reducer alone, block %-5lld %6.2f CPU ns per pair (one pair's sgemm at peak: %.2f ns)\n",
+                  static_cast<long long>(b), reducer_ns_per_pair(set, b), 2.0 * dim / (reference.cpu / threads));
   }
+  double best_rate = 0;
+  for (std::size_t k = 0; k < blocks.size(); ++k) {
+    const double rate = useful / run_wall[k] / 1e9, rate_cpu = useful / (run_cpu[k] / threads) / 1e9;
+    best_rate = std::max(best_rate, rate);
+    std::printf("all_pairs block %-5lld %8.2f s wall %8.2f CPU s  effective %7.1f GFLOP/s wall %7.1f per CPU",
+                static_cast<long long>(blocks[k]), run_wall[k], run_cpu[k], rate, rate_cpu);
+    if (peak)
+      std::printf("  = %5.1f %% (wall) %5.1f %% (CPU) of sgemm peak", 100.0 * rate / reference.wall,
+                  100.0 * rate_cpu / reference.cpu);
+    std::printf("\n");
+  }
+  const embstat::AllPairsResult& r = last;
+  std::printf("  passes %d, pilot pairs %llu, held %llu\n", r.passes, static_cast<unsigned long long>(r.pilot_pairs),
+              static_cast<unsigned long long>(r.held_values));
+  std::printf("  pairs %llu  non_negative %llu  negative %llu  fraction %.6f  uncertain %llu\n",
+              static_cast<unsigned long long>(r.pairs), static_cast<unsigned long long>(r.non_negative),
+              static_cast<unsigned long long>(r.negative), r.fraction_non_negative,
+              static_cast<unsigned long long>(r.uncertain));
+  std::printf("  min %.7f max %.7f mean %.9f (identity %.9f) std %.7f median %.7f p1 %.7f p99 %.7f\n", r.min, r.max,
+              r.mean, r.mean_identity, r.std, r.median, r.quantiles[0], r.quantiles[5]);
   struct Shape {
     const char* name;
     double rows, dim;

@@ -38,12 +38,13 @@ struct PairsRow {
 };
 
 PairsRow run_model(const std::string& spec, const PairsArgs& args) {
-  const Model model = open_model(spec, open_options(args.model));
+  Model model = open_model(spec, open_options(args.model));
   for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   PairsRow row;
   row.model = model.name;
   try {
     const RowSet rows = load_row_set(model, args.model, args.dedup);
+    model.matrix = MatrixView{};  // unmaps the file: only the f32 rows stay resident during the pass
     row.rows = rows.n_total;
     row.rows_used = rows.size();
     row.dim = rows.dim();

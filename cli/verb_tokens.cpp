@@ -55,10 +55,11 @@ struct ModelTokens {
 ModelTokens run_model(const std::string& spec, const TokensArgs& args) {
   ModelTokens out;
   out.model = open_model(spec, open_options(args.model));
-  const Model& model = out.model;
+  Model& model = out.model;
   for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   try {
     const RowSet rows = load_row_set(model, args.model);
+    model.matrix = MatrixView{};  // unmaps the file: only the f32 rows stay resident during the pass
     out.rows = rows.n_total;
     out.rows_used = rows.size();
     out.dim = rows.dim();
