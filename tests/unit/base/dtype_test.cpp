@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <bit>
+#include <vector>
 
 #include "embstat/base/checked.hpp"
 
@@ -27,6 +29,23 @@ TEST(DType, F16RoundTripsEveryFiniteHalf) {
     const float f = f16_to_f32(static_cast<std::uint16_t>(h));
     if (std::isnan(f)) continue;
     ASSERT_EQ(f32_to_f16(f), h) << "half 0x" << std::hex << h;
+  }
+}
+
+TEST(DType, F16RowDecoderMatchesScalarForEveryHalf) {
+  // The row decoder may take a SIMD path (F16C); it must agree with the scalar conversion.
+  std::vector<std::uint16_t> halves(0x10000 + 3);  // +3: exercise the scalar tail
+  for (std::size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<std::uint16_t>(i);
+  std::vector<float> out(halves.size());
+  decode_row(DType::F16, reinterpret_cast<const std::uint8_t*>(halves.data()), out.data(),
+             static_cast<std::int64_t>(halves.size()));
+  for (std::size_t i = 0; i < halves.size(); ++i) {
+    const float want = f16_to_f32(halves[i]);
+    if (std::isnan(want)) {
+      ASSERT_TRUE(std::isnan(out[i])) << i;
+    } else {
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(out[i]), std::bit_cast<std::uint32_t>(want)) << "half " << i;
+    }
   }
 }
 
