@@ -115,7 +115,7 @@ void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, 
 }
 
 void print_json(const Model& model, const std::vector<std::int64_t>& zero_rows, std::int64_t n_tokens) {
-  using nlohmann::json;
+  using json = nlohmann::ordered_json;
   json j;
   j["model"] = model.name;
   j["format"] = model.format;

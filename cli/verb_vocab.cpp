@@ -54,7 +54,7 @@ void setup_vocab(CLI::App& app) {
     }
 
     if (format == OutputFormat::Json) {
-      using nlohmann::json;
+      using json = nlohmann::ordered_json;
       json tokens = json::array();
       for (auto id : ids) {
         if (id < n_vocab)
