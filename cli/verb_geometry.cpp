@@ -156,6 +156,7 @@ class Printer {
       for (std::string l; std::getline(lines, l);) out_ << "    " << l << "\n";
     }
   }
+  void bullet(const std::string& s) { out_ << (md_ ? "- " : "    ") << s << "\n"; }
   void gap() {
     if (!md_) out_ << "\n";
   }
@@ -182,9 +183,9 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
 
   // 1. Common direction.
   heading("Common direction", 2);
-  line(fmt::format("|mean| / mean norm = {} (|mean| {}, mean norm {}); mean of the unit rows has norm {}",
+  line(fmt::format("‖mean‖ / mean norm = {} (‖mean‖ {}, mean norm {}); mean of the unit rows has norm {}",
                    fixed(r.mean_norm_ratio, 4), num(r.mean_vector_norm), num(r.mean_norm), fixed(r.unit_mean_norm, 4)));
-  line(fmt::format("mean pairwise cosine = {} (exact: (|Σu|² − Σ|u|²) / (n(n−1)))", fixed(r.mean_cosine, 4)));
+  line(fmt::format("mean pairwise cosine = {} (exact: (‖Σu‖² − Σ‖u‖²) / (n(n−1)))", fixed(r.mean_cosine, 4)));
   const Distribution& c = r.cos_to_mean;
   line(fmt::format("cos(x, mean): min {}  p25 {}  median {}  p75 {}  max {}  → positive for {} of rows",
                    fixed(c.min, 3), fixed(c.p25, 3), fixed(c.median, 3), fixed(c.p75, 3), fixed(c.max, 3),
@@ -311,13 +312,14 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
       std::string ids;
       for (std::size_t i = 0; i < g.ids.size() && i < 8; ++i)
         ids += fmt::format("{}{} {}", i ? ", " : "", g.ids[i], text_of(vocab, g.ids[i]));
-      line(fmt::format("  {} rows: {}{}", g.ids.size(), ids, g.ids.size() > 8 ? ", ..." : ""));
+      bullet(fmt::format("{} rows: {}{}", g.ids.size(), ids, g.ids.size() > 8 ? ", ..." : ""));
     }
+    if (md_ && !d.largest.empty()) out_ << "\n";
     line(fmt::format("below the {} percentile: norm < {} ({} rows), distance to the mean < {} ({} rows) — "
                      "under-trained-token indicators (Land & Bartolo 2024)",
                      general(r.outlier_percentile, 3), num(r.norm_threshold), r.low_norm_rows,
                      num(r.distance_threshold), r.low_distance_rows));
-    Table t({{"id"}, {"text", Align::Left}, {"norm"}, {"pct"}, {"|x − mean|"}, {"pct"}, {"why", Align::Left}});
+    Table t({{"id"}, {"text", Align::Left}, {"norm"}, {"pct"}, {"‖x − mean‖"}, {"pct"}, {"why", Align::Left}});
     for (const auto& o : r.outliers)
       t.add_row({std::to_string(o.id), text_of(vocab, o.id), num(o.norm), fixed(o.norm_percentile, 2),
                  num(o.centroid_distance), fixed(o.distance_percentile, 2), o.reason});
