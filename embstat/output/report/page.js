@@ -2,15 +2,16 @@
 // html_report.cpp, keys in doc/report.md), builds the tables as DOM and each chart as a
 // Vega-Lite spec rendered by vega-embed: no chart is drawn by hand.
 //
-// window.embstat = {ready, errors, charts}: `ready` turns true once every chart has rendered or
-// failed; `charts[id].marks` counts the data marks drawn; `errors` collects script errors and
-// failed charts. Tests and `embstat report --png` wait for `ready`. With #export in the URL the
-// page then renders every chart to PNG (2x) and SVG into <pre id="embstat-export"> as JSON
-// [{name, png, svg}] (base64) and sets `exported`.
+// window.embstat = {ready, readyMs, errors, charts}: `ready` turns true once every chart has
+// rendered or failed (readyMs: milliseconds since navigation start); `charts[id].marks` counts
+// the data marks drawn; `errors` collects script errors and failed charts. Tests and `embstat
+// report --png` wait for `ready`. With #export in the URL the page then renders every chart to
+// PNG (2x) and SVG into <pre id="embstat-export"> as JSON {errors, charts: [{name, png, svg}]}
+// (base64) and sets `exported`.
 (function () {
   'use strict';
 
-  const state = { ready: false, exported: false, errors: [], charts: {} };
+  const state = { ready: false, exported: false, errors: [], charts: {}, startMs: performance.now() };
   window.embstat = state;
   window.addEventListener('error', (e) => state.errors.push('script error: ' + (e.message || String(e))));
   window.addEventListener('unhandledrejection', (e) =>
@@ -50,10 +51,15 @@
     return (i ? v.toFixed(1) : String(v)) + ' ' + u[i] + (i ? ' (' + int(n) + ' B)' : '');
   };
   const idRange = (r) => (r.first === r.last ? String(r.first) : r.first + '–' + r.last);
-  // <ul> of id ranges with their token count and decoded text.
-  const rangeList = (ranges) => el('ul', { class: 'ranges' }, ranges.map((r) =>
-    el('li', null, el('span', { class: 'ids', text: idRange(r) }), el('span', { class: 'count', text: int(r.count) + ' tok' }),
-       el('code', { text: r.text }))));
+  // <ul> of id ranges with their token count and decoded text; past the first 25, folded.
+  const rangeItem = (r) => el('li', null, el('span', { class: 'ids', text: idRange(r) }),
+                              el('span', { class: 'count', text: int(r.count) + ' tok' }), el('code', { text: r.text }));
+  const rangeList = (ranges) => {
+    const list = el('ul', { class: 'ranges' }, ranges.slice(0, 25).map(rangeItem));
+    if (ranges.length <= 25) return list;
+    return el('div', null, list, el('details', null, el('summary', { text: (ranges.length - 25) + ' more' }),
+                                    el('ul', { class: 'ranges' }, ranges.slice(25).map(rangeItem))));
+  };
 
   // ---- colours: one per model, the same in every chart -------------------------------------
   const kPalette = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#eeca3b', '#9d755d',
@@ -61,7 +67,6 @@
   const kBaselineColor = '#8c8c8c';
   const names = models.map((m) => m.name);
   const colorOf = (name) => kPalette[Math.max(0, names.indexOf(name)) % kPalette.length];
-  const baselineName = (m) => 'random N(0,1) ' + int(m.baseline.rows) + '×' + m.baseline.dim;
   function seriesScale(extra) {
     const domain = names.slice(), range = names.map(colorOf);
     for (const e of extra || []) { domain.push(e); range.push(kBaselineColor); }
@@ -79,14 +84,15 @@
   // Embeds one Vega-Lite spec into `container`, recording the promise and the view.
   function chart(id, spec, opts) {
     const div = el('div', { class: 'chart' + (opts && opts.half ? ' half' : ''), id: 'chart-' + id, 'data-chart': id });
-    const full = Object.assign({ width: 'container', config: kConfig }, spec);
+    const t0 = performance.now();
+    const full = Object.assign({ width: 'container', autosize: { type: 'fit-x', contains: 'padding' }, config: kConfig }, spec);
     const p = vegaEmbed(div, full, {
       mode: 'vega-lite', renderer: 'svg',
       actions: { export: true, source: false, compiled: false, editor: false },
       downloadFileName: 'embstat-' + id,
     }).then((res) => {
       views[id] = res.view;
-      state.charts[id] = { marks: countMarks(res.view.scenegraph().root) };
+      state.charts[id] = { marks: countMarks(res.view.scenegraph().root), ms: Math.round(performance.now() - t0) };
       if (!state.charts[id].marks) state.errors.push('chart ' + id + ': nothing drawn');
     }).catch((err) => {
       state.charts[id] = { marks: 0, error: String((err && err.message) || err) };
@@ -116,6 +122,9 @@
     document.getElementById('toc').appendChild(el('a', { href: '#' + id, text: title.replace(/\s*\(.*$/, '') }));
     return s;
   }
+  // Height of a chart with `n` bars of `px` pixels. A fixed height, not {step}: a step height
+  // with a container width makes Vega-Lite warn that it drops "fit-y".
+  const bandHeight = (n, px) => Math.max(60, n * px);
   const figure = (chartDiv, caption) => el('figure', null, chartDiv, caption ? el('figcaption', null, caption) : null);
 
   // ---- header --------------------------------------------------------------------------------
@@ -133,8 +142,8 @@
       if (m.sampled) parts.push((m.exact ? '; the study\'s ' : '') + m.sampled.targets.length +
                                 '-target estimate gives ' + pct(m.sampled.fraction_non_negative, 2) +
                                 ' ± ' + pct(m.sampled.fraction_non_negative_std, 2));
-      if (m.baseline && m.baseline.sampled) parts.push('; a random N(0,1) matrix of the same shape: ' +
-                                                      pct(m.baseline.sampled.fraction_non_negative, 2));
+      const control = m.baseline && (m.baseline.exact || m.baseline.sampled);
+      if (control) parts.push('; a random N(0,1) matrix of the same shape: ' + pct(control.fraction_non_negative, 2));
       if (m.geometry && isNum(m.geometry.fraction_non_negative_centered))
         parts.push('; after subtracting the mean vector: ' + pct(m.geometry.fraction_non_negative_centered, 2));
       if (m.tokens && m.tokens.ranges && m.tokens.ranges.length) {
@@ -183,7 +192,8 @@
     }
     for (const m of models) {
       if (!m.baseline) continue;
-      row(baselineName(m) + ' (like ' + m.name + ')', int(m.baseline.rows) + ' × ' + m.baseline.dim,
+      row(el('span', null, 'random N(0,1)', el('br'), el('span', { class: 'note', text: 'control for ' + m.name })),
+          int(m.baseline.rows) + ' × ' + m.baseline.dim,
           m.baseline.sampled, m.baseline.exact, { name: 'baseline', reason: m.baseline.exact_note });
     }
     const table = el('div', { class: 'scroll' }, el('table', null, el('thead', null, head1, head2), body));
@@ -196,7 +206,7 @@
     const rows = [];
     for (const m of models) {
       const series = [[m.name, m.name, m.sampled, m.exact]];
-      if (m.baseline) series.push([baselineName(m) + ' (like ' + m.name + ')', 'random N(0,1)', m.baseline.sampled, m.baseline.exact]);
+      if (m.baseline) series.push(['random N(0,1), control for ' + m.name, 'random N(0,1)', m.baseline.sampled, m.baseline.exact]);
       for (const [label, color, s, x] of series) {
         if (x) rows.push({ label, color, method: 'exact (all pairs)', value: x.fraction_non_negative, lo: x.fraction_non_negative, hi: x.fraction_non_negative });
         if (s) rows.push({ label, color, method: 'sampled (mean ± sd)', value: s.fraction_non_negative,
@@ -204,7 +214,7 @@
       }
     }
     const fracSpec = {
-      height: { step: 16 },
+      height: bandHeight(new Set(rows.map((r) => r.label)).size * 2, 14),
       data: { values: rows },
       encoding: {
         y: { field: 'label', type: 'nominal', title: null, sort: null, axis: { labelLimit: 360 } },
@@ -214,7 +224,7 @@
         { mark: { type: 'bar', opacity: 0.85 },
           encoding: { x: { field: 'value', type: 'quantitative', title: 'fraction of pairs with cosine ≥ 0', scale: { domain: [0, 1] } },
                       color: { field: 'color', type: 'nominal', scale: seriesScale(['random N(0,1)']), legend: null },
-                      opacity: { field: 'method', type: 'nominal', scale: { domain: ['exact (all pairs)', 'sampled (mean ± sd)'], range: [0.9, 0.45] },
+                      opacity: { field: 'method', type: 'ordinal', sort: ['exact (all pairs)', 'sampled (mean ± sd)'], scale: { domain: ['exact (all pairs)', 'sampled (mean ± sd)'], range: [0.9, 0.45] },
                                  legend: { title: null, orient: 'bottom' } },
                       tooltip: [{ field: 'label', title: 'series' }, { field: 'method' }, { field: 'value', format: '.4f', title: 'fraction ≥ 0' },
                                 { field: 'lo', format: '.4f', title: 'low' }, { field: 'hi', format: '.4f', title: 'high' }] } },
@@ -255,29 +265,67 @@
     const pad = 0.03 * (hi - lo);
     lo = Math.max(-1, lo - pad); hi = Math.min(1, hi + pad);
     if (lo > -0.05) lo = -0.05;
+    // Ticks at round cosines, whatever the range.
+    const step = [0.01, 0.02, 0.05, 0.1, 0.2].find((s) => (hi - lo) / s <= 12) || 0.2;
+    const ticks = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) ticks.push(Math.round(t * 1000) / 1000);
+    // A few bins can hold far more than the rest (e.g. hundreds of near-identical rows put many
+    // pairs at cosine ~1): the y axis stops a little above the third-highest point of each model
+    // and the random curves' peaks, and taller points are written at the top instead.
+    let ymax = 0;
+    for (const m of models) {
+      if (!m.distribution) continue;
+      const d = m.distribution.points.map((p) => p.density).sort((a, b) => b - a);
+      ymax = Math.max(ymax, 1.3 * d[Math.min(2, d.length - 1)]);
+    }
+    for (const b of data.baseline_distributions || []) ymax = Math.max(ymax, 1.05 * b.peak);
+    // One line per label, stacked downwards from the top (labels of several models would overlap).
+    const offScale = [];
+    for (const m of models) {
+      for (const p of (m.distribution ? m.distribution.points : [])) {
+        if (p.density > ymax && p.x >= lo && p.x <= hi)
+          offScale.push({ series: m.name, x: p.x + m.distribution.bin_width / 2, y: ymax * (0.99 - 0.06 * offScale.length),
+                          label: '↑ ' + p.density.toFixed(1) + ' (' + pct(p.density * m.distribution.bin_width) + ' of pairs)' });
+      }
+    }
     const spec = {
       height: 300,
       layer: [
         { data: { values: [{ a: lo, b: 0 }] }, mark: { type: 'rect', color: '#e45756', opacity: 0.06 },
           encoding: { x: { field: 'a', type: 'quantitative' }, x2: { field: 'b' } } },
         { data: { values }, mark: { type: 'line', strokeWidth: 1.8, interpolate: 'step-after', clip: true },
+          transform: [{ filter: "datum.kind === 'model'" }],
           encoding: {
-            x: { field: 'x', type: 'quantitative', title: 'cosine similarity of a token pair', scale: { domain: [lo, hi], nice: false } },
-            y: { field: 'density', type: 'quantitative', title: 'density (pairs per unit cosine, normalised)' },
-            color: { field: 'series', type: 'nominal', title: null, scale: seriesScale(extra), legend: { orient: 'top-right' } },
-            strokeDash: { field: 'kind', type: 'nominal', scale: { domain: ['model', 'baseline'], range: [[1, 0], [5, 3]] }, legend: null },
+            x: { field: 'x', type: 'quantitative', title: 'cosine similarity of a token pair', scale: { domain: [lo, hi], nice: false },
+                 axis: { values: ticks } },
+            y: { field: 'density', type: 'quantitative', title: 'density (pairs per unit cosine, normalised)',
+                 scale: { domain: [0, ymax], nice: false } },
+            color: { field: 'series', type: 'nominal', title: null, scale: seriesScale(extra), legend: { orient: 'bottom' } },
             tooltip: [{ field: 'series' }, { field: 'x', format: '.4f', title: 'cosine (bin start)' }, { field: 'density', format: '.3f' }],
+          } },
+        // The random control's exact density: a smooth curve, dashed.
+        { data: { values }, mark: { type: 'line', strokeWidth: 1.6, strokeDash: [5, 3], clip: true },
+          transform: [{ filter: "datum.kind === 'baseline'" }],
+          encoding: {
+            x: { field: 'x', type: 'quantitative' },
+            y: { field: 'density', type: 'quantitative' },
+            color: { field: 'series', type: 'nominal', title: null, scale: seriesScale(extra), legend: { orient: 'bottom' } },
+            tooltip: [{ field: 'series' }, { field: 'x', format: '.4f', title: 'cosine' }, { field: 'density', format: '.3f' }],
           } },
         { data: { values: [{ x: 0 }] }, mark: { type: 'rule', color: '#b3261e', strokeWidth: 1.5 },
           encoding: { x: { field: 'x', type: 'quantitative' } } },
         { data: { values: [{ x: 0, t: 'cos = 0' }] }, mark: { type: 'text', color: '#b3261e', align: 'left', dx: 4, dy: 8, baseline: 'top' },
           encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 0 }, text: { field: 't' } } },
+        { data: { values: offScale }, mark: { type: 'text', align: 'right', dx: -4, baseline: 'top', fontSize: 11 },
+          encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'label' },
+                      color: { field: 'series', type: 'nominal', title: null, scale: seriesScale(extra), legend: { orient: 'bottom' } } } },
       ],
     };
     section('distribution', 'Distribution of pairwise cosines',
             figure(chart('distribution', spec),
                    'Exact distribution of the cosine over all token pairs of each model (from the all-pairs histogram; bins merged ' +
-                   'so each curve has about 150 over its central range). Shaded: the negative side; red line: cosine 0. Dashed: the ' +
+                   'so each curve has about 150 over its central range; points above the axis are written at its top). Shaded: the ' +
+                   'negative side; red line: cosine 0. Dashed: the ' +
                    'cosine of two independent random N(0,1) vectors of the same dimension d, density ∝ (1 − t²)^((d − 3)/2).'));
   })();
 
@@ -296,6 +344,11 @@
       const bins = t.bins.map((b) => Object.assign({ end: b.last + 1, ids: idRange(b) }, b));
       const bands = (t.ranges || []).slice().sort((a, b) => b.count - a.count).slice(0, 8)
         .map((r) => ({ first: r.first, end: r.last + 1, ids: idRange(r), label: 'ids ' + idRange(r), count: r.count, text: r.text }));
+      // Labels for the largest bands only, at least 12 % of the axis apart so they do not overlap.
+      const labelled = [];
+      for (const b of bands) {
+        if (labelled.length < 4 && labelled.every((l) => Math.abs(l.first - b.first) > 0.12 * t.id_end)) labelled.push(b);
+      }
       const color = colorOf(m.name);
       const binTooltip = [{ field: 'ids', title: 'ids' }, { field: 'n', title: 'tokens' },
                           { field: 'mean', format: '.3f', title: 'mean fraction negative' },
@@ -324,7 +377,7 @@
                         tooltip: binTooltip } },
           { data: { values: [{ y: 0.5 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#666' },
             encoding: { y: { field: 'y', type: 'quantitative' } } },
-          { data: { values: bands.slice(0, 4) }, mark: { type: 'text', align: 'left', dx: 2, dy: -4, baseline: 'bottom', color: '#a14d00', fontSize: 11 },
+          { data: { values: labelled }, mark: { type: 'text', align: 'left', dx: 3, dy: 3, baseline: 'top', color: '#a14d00', fontSize: 11 },
             encoding: { x: { field: 'first', type: 'quantitative' }, y: { datum: 1 }, text: { field: 'label' } } },
         ],
       };
@@ -347,7 +400,7 @@
     for (const m of models) {
       for (const c of (m.geometry && m.geometry.classes) || []) {
         if (!c.count) continue;
-        rows.push({ model: m.name, class: c['class'], count: c.count, fraction_negative: c.fraction_negative,
+        rows.push({ model: m.name, class: c['class'].replace(/_/g, ' '), count: c.count, fraction_negative: c.fraction_negative,
                     mean_cosine: c.mean_cosine, mean_norm: c.mean_norm });
       }
     }
@@ -355,7 +408,7 @@
     const order = [];
     for (const r of rows) if (!order.includes(r['class'])) order.push(r['class']);
     const spec = {
-      height: { step: 14 },
+      height: bandHeight(order.length * names.length, models.length > 1 ? 12 : 18),
       data: { values: rows },
       mark: { type: 'bar' },
       encoding: {
@@ -391,7 +444,7 @@
     const steps = [];
     for (const b of bars) if (!steps.includes(b.step)) steps.push(b.step);
     const barSpec = {
-      height: { step: 16 },
+      height: bandHeight(steps.length * withGeo.length, 16),
       data: { values: bars },
       layer: [
         { mark: 'bar',
@@ -452,25 +505,34 @@
       const t = m.token;
       s.appendChild(el('h3', null, m.name + ': token ' + t.id + ' ', el('code', { text: t.text }), ' is negative to ' + int(t.negative) +
                        ' of ' + int(t.compared) + ' other tokens (' + pct(t.negative / Math.max(1, t.compared)) + ')'));
-      const ranges = t.ranges.map((r) => ({ first: r.first, end: r.last + 1, ids: idRange(r), count: r.count, text: r.text }));
+      // Along the id axis: one bar per id with a negative cosine (bins of one id), or per bin the
+      // share of its tokens that are negative to this one.
+      const exactIds = t.bin_size === 1;
+      const bins = t.bins.filter((b) => b.mean > 0).map((b) => ({ first: b.first, end: b.last + 1, ids: idRange(b), n: b.n,
+                                                                   share: b.mean, negative: Math.round(b.mean * b.n),
+                                                                   examples: b.examples }));
       const spec = {
-        height: 46,
-        data: { values: ranges },
-        layer: [
-          { params: [{ name: 'tokzoom' + index, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
-            mark: { type: 'rect', color: colorOf(m.name) },
-            encoding: { x: { field: 'first', type: 'quantitative', title: 'token id (bars: ids with a negative cosine to it)',
-                             axis: { format: 'd' }, scale: { domain: [0, t.id_end], nice: false } },
-                        x2: { field: 'end' },
-                        tooltip: [{ field: 'ids', title: 'ids' }, { field: 'count', title: 'tokens' }, { field: 'text', title: 'text' }] } },
-        ],
+        height: exactIds ? 46 : 110,
+        data: { values: bins },
+        params: [{ name: 'tokzoom' + index, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
+        mark: { type: 'rect', color: colorOf(m.name) },
+        encoding: {
+          x: { field: 'first', type: 'quantitative', axis: { format: 'd' }, scale: { domain: [0, t.id_end], nice: false },
+               title: exactIds ? 'token id (bars: ids with a negative cosine to it)' : 'token id (' + t.bin_size + ' ids per bin)' },
+          x2: { field: 'end' },
+          tooltip: [{ field: 'ids', title: 'ids' }, { field: 'negative', title: 'negative to it' }, { field: 'n', title: 'tokens' },
+                    { field: 'examples', title: 'tokens negative to it' }],
+        },
       };
+      if (!exactIds) {
+        spec.encoding.y = { field: 'share', type: 'quantitative', scale: { domain: [0, 1] }, title: 'share negative to it' };
+        spec.encoding.y2 = { datum: 0 };
+      }
       s.appendChild(figure(chart('token-' + index, spec)));
-      const shown = t.ranges.slice(0, 60);
-      s.appendChild(rangeList(shown));
-      if (t.ranges.length > shown.length)
-        s.appendChild(el('p', { class: 'note', text: (t.ranges.length - shown.length) + ' more ranges; `embstat neighbors ' + m.spec +
-                                ' ' + t.id + ' --negative` lists them all.' }));
+      s.appendChild(rangeList(t.ranges));
+      if (t.n_ranges > t.ranges.length)
+        s.appendChild(el('p', { class: 'note', text: 'The first ' + t.ranges.length + ' of ' + int(t.n_ranges) + ' runs; `embstat neighbors ' +
+                                m.spec + ' ' + t.id + ' --negative` lists them all.' }));
     });
   })();
 
@@ -505,7 +567,7 @@
       s.appendChild(dm);
       const ft = el('table', null, el('thead', null, el('tr', null, el('th', { class: 'l', text: 'File' }), el('th', { text: 'Bytes' }),
                                                           el('th', { class: 'l', text: 'Modified (UTC)' }))),
-                    el('tbody', null, (m.files || []).map((f) => el('tr', null, el('td', { class: 'l mono', text: f.path }),
+                    el('tbody', null, (m.files || []).map((f) => el('tr', null, el('td', { class: 'l mono path', text: f.path }),
                                                                     el('td', { text: int(f.bytes) }), el('td', { class: 'l', text: f.mtime_utc })))));
       s.appendChild(el('div', { class: 'scroll' }, ft));
     }
@@ -520,6 +582,7 @@
   }
   Promise.all(pending).then(async () => {
     for (const c of Object.values(state.charts)) delete c.pending;
+    state.readyMs = performance.now();
     state.ready = true;
     document.documentElement.setAttribute('data-embstat-ready', state.errors.length ? 'errors' : 'ok');
     if (!/(^|[#&])export\b/.test(location.hash.slice(1))) return;
