@@ -9,7 +9,8 @@
 # peak RSS from /usr/bin/time; the counts of both are printed side by side.
 #
 # usage: bench/pairs_bench.sh [BUILD_DIR] [DATA_DIR]     (defaults: build, /tmp/embstat-bench)
-#   SHAPES="32768x1024 151936x1024"  THREADS=2  PEER=1 (0 skips numpy)
+#   SHAPES="32768x1024 151936x1024"  THREADS=2  REPS=3 (allpairs_bench rounds)  CLI=1 (0 skips the CLI run)
+#   PEER=1 (0 skips numpy)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -17,6 +18,8 @@ data=${2:-/tmp/embstat-bench}
 shapes=${SHAPES:-32768x1024}
 threads=${THREADS:-2}
 peer=${PEER:-1}
+cli=${CLI:-1}
+reps=${REPS:-3}
 py=/usr/bin/python3
 for exe in "$build/embstat" "$build/bench/allpairs_bench"; do
   [ -x "$exe" ] || { echo "no $exe: build first (cmake --build $build)" >&2; exit 1; }
@@ -37,18 +40,23 @@ for shape in $shapes; do
   file=$data/pairs-$shape-f32.npy
   echo
   echo "== $rows x $dim float32, $threads threads"
-  "$build/bench/allpairs_bench" --rows "$rows" --dim "$dim" --threads "$threads" --write-npy "$file"
+  read -r b_wall b_mb b_cpu < <(measure "$build/bench/allpairs_bench" --rows "$rows" --dim "$dim" --threads "$threads" \
+    --reps "$reps" --write-npy "$file")
+  cat "$data/last.out"
+  echo "(allpairs_bench process: $b_wall s wall, $b_cpu s CPU, $b_mb MB peak RSS; the f32 rows are $((rows * dim * 4 / 1048576)) MB)"
   cat "$file" > /dev/null
-  read -r e_wall e_mb e_cpu < <(measure "$build/embstat" --threads "$threads" -q pairs "$file" --format json)
-  cp "$data/last.out" "$data/embstat.json"
-  printf '%-22s %9s s wall %9s s CPU %7s MB peak RSS   negative %s  mean %s\n' "embstat pairs (CLI)" "$e_wall" "$e_cpu" \
-    "$e_mb" "$(field "$data/embstat.json" negative)" "$(field "$data/embstat.json" mean)"
+  if [ "$cli" = 1 ]; then
+    read -r e_wall e_mb e_cpu < <(measure "$build/embstat" --threads "$threads" -q pairs "$file" --format json)
+    cp "$data/last.out" "$data/embstat.json"
+    printf '%-22s %9s s wall %9s s CPU %7s MB peak RSS   negative %s  mean %s\n' "embstat pairs (CLI)" "$e_wall" "$e_cpu" \
+      "$e_mb" "$(field "$data/embstat.json" negative)" "$(field "$data/embstat.json" mean)"
+  fi
   if [ "$peer" = 1 ]; then
     read -r n_wall n_mb n_cpu < <(measure $py "$here/peers/pairs_numpy.py" "$file" --threads "$threads")
     cp "$data/last.out" "$data/numpy.json"
     printf '%-22s %9s s wall %9s s CPU %7s MB peak RSS   negative %s  mean %s\n' "numpy peer" "$n_wall" "$n_cpu" "$n_mb" \
       "$(field "$data/numpy.json" negative)" "$(field "$data/numpy.json" mean)"
-    awk -v ew="$e_wall" -v nw="$n_wall" -v ec="$e_cpu" -v nc="$n_cpu" \
+    [ "$cli" = 1 ] && awk -v ew="$e_wall" -v nw="$n_wall" -v ec="$e_cpu" -v nc="$n_cpu" \
       'BEGIN{printf "embstat vs numpy: %.2fx faster by wall time, %.2fx by CPU time\n", nw/ew, nc/ec}'
   fi
 done

@@ -505,7 +505,10 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
   if (options.block_rows < 0 || options.block_rows > kMaxBlockRows)
     throw_usage("block rows must be in 1 .. " + std::to_string(kMaxBlockRows));
   const std::int64_t block = std::min(n, options.block_rows > 0 ? options.block_rows : kAllPairsBlockRows);
-  const int n_threads = options.n_threads > 0 ? options.n_threads : omp_get_max_threads();
+  // No more threads than tiles (results do not depend on the count).
+  const std::int64_t n_blocks = (n + block - 1) / block;
+  const int n_threads = static_cast<int>(std::min<std::int64_t>(
+      n_blocks * (n_blocks + 1) / 2, options.n_threads > 0 ? options.n_threads : omp_get_max_threads()));
   const std::int64_t cap = std::max<std::int64_t>(0, options.max_held_values);
   const std::uint64_t n_pairs = pairs_of(n);
 
