@@ -41,6 +41,9 @@ struct SampleSummary {
 // 64-bit output (r = x % range, x below 2^64 mod range redrawn), so the draw is the same on
 // every platform and standard library.
 std::vector<std::int64_t> draw_targets(const RowSet& rows, std::int64_t n, std::uint64_t seed);
+// The same draw over a list of usable row ids (ascending): draw_targets(rows, ...) is
+// draw_targets(rows.ids, ...).
+std::vector<std::int64_t> draw_targets(const std::vector<std::int64_t>& ids, std::int64_t n, std::uint64_t seed);
 
 // Statistics for each target id (must be rows of `rows`; throws Error(Usage) otherwise, naming
 // why the row is missing: zero norm, padding, merged duplicate, out of range). Each target is

@@ -242,6 +242,27 @@ TEST(Sampled, MedianIsTheLowerMiddleLikeTorch) {
   EXPECT_NEAR(sample_cosines(rows_of(mid), {2}, SampleOptions{}).per_target[0].median, 0.1, 1e-6);
 }
 
+TEST(Sampled, MedianOfIdenticalAndOfNegativeCosines) {
+  // Every row the same: all cosines ~1, one value repeated (the selection's single-bucket case).
+  Matrix same(300, 7);
+  for (std::int64_t i = 0; i < 300; ++i)
+    for (int k = 0; k < 7; ++k) same.row(i)[k] = static_cast<float>(k + 1);
+  const SampleSummary s = sample_cosines(rows_of(same), {0, 150}, SampleOptions{});
+  for (const auto& t : s.per_target) {
+    EXPECT_EQ(t.median, t.max);
+    EXPECT_EQ(t.median, t.min);
+    EXPECT_NEAR(t.median, 1.0, 1e-6);
+  }
+  // Row 0 is t; the others are -t plus noise: every cosine negative, the median too.
+  Matrix neg = gaussian(401, 12, 21, 0.0);
+  for (std::int64_t i = 1; i < 401; ++i)
+    for (int k = 0; k < 12; ++k) neg.row(i)[k] = -3.0f * neg.row(0)[k] + 0.5f * neg.row(i)[k];
+  const SampleSummary n = sample_cosines(rows_of(neg), {0, 7, 400}, SampleOptions{.block_rows = 32, .cosine_bytes = 0, .progress = {}});
+  EXPECT_LT(n.per_target[0].median, 0.0f);
+  EXPECT_EQ(n.per_target[0].non_negative, 0);
+  for (const auto& t : n.per_target) expect_matches(t, brute_force(neg, t.id));
+}
+
 TEST(Sampled, SummaryIsMeanAndPopulationStdOverTargets) {
   const Matrix raw = gaussian(100, 5, 8, 0.5);
   const RowSet rows = rows_of(raw);

@@ -1,0 +1,218 @@
+// The bf16 kernel path of the sampled statistic, against a double brute force on the decoded
+// values and against the f32 RowSet path. Skipped where the CPU has no AVX512-BF16.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "embstat/analysis/sampled.hpp"
+#include "embstat/analysis/sampled_bf16.hpp"
+#include "embstat/base/dtype.hpp"
+#include "embstat/base/error.hpp"
+
+namespace embstat {
+namespace {
+
+// A bf16 matrix in memory with a row stride of `stride` elements (>= d).
+struct Bf16Matrix {
+  std::int64_t n = 0, d = 0, stride = 0;
+  std::vector<std::uint16_t> bits;
+  float value(std::int64_t i, std::int64_t k) const { return bf16_to_f32(bits[static_cast<std::size_t>(i * stride + k)]); }
+  void set(std::int64_t i, std::int64_t k, float v) { bits[static_cast<std::size_t>(i * stride + k)] = f32_to_bf16(v); }
+  MatrixView view() const {
+    MatrixView v;
+    v.dtype = DType::BF16;
+    v.n_rows = n;
+    v.n_cols = d;
+    v.data = reinterpret_cast<const std::uint8_t*>(bits.data());
+    v.row_bytes = static_cast<std::uint64_t>(stride) * 2;
+    return v;
+  }
+};
+
+Bf16Matrix gaussian_bf16(std::int64_t n, std::int64_t d, std::uint64_t seed, double offset, std::int64_t pad = 0) {
+  Bf16Matrix m;
+  m.n = n;
+  m.d = d;
+  m.stride = d + pad;
+  m.bits.assign(static_cast<std::size_t>(n * m.stride), 0xffff);  // padding bytes: NaN, must never be read
+  std::mt19937_64 engine(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t k = 0; k < d; ++k) m.set(i, k, static_cast<float>(0.02 * (normal(engine) + offset)));
+  return m;
+}
+
+struct Reference {
+  double min = 0, max = 0, mean = 0, median = 0;
+  std::int64_t non_negative = 0, negative = 0, near_zero = 0;
+};
+
+// Target row `id` against every other row with a finite non-zero norm and id < n_used, in double.
+Reference brute_force(const Bf16Matrix& m, std::int64_t id, std::int64_t n_used) {
+  auto norm = [&](std::int64_t i) {
+    double s = 0;
+    for (std::int64_t k = 0; k < m.d; ++k) s += static_cast<double>(m.value(i, k)) * m.value(i, k);
+    return std::sqrt(s);
+  };
+  const double nt = norm(id);
+  std::vector<double> cos;
+  for (std::int64_t j = 0; j < n_used; ++j) {
+    const double nj = norm(j);
+    if (j == id || !(nj > 0) || !std::isfinite(nj)) continue;
+    double dot = 0;
+    for (std::int64_t k = 0; k < m.d; ++k) dot += static_cast<double>(m.value(id, k)) * m.value(j, k);
+    cos.push_back(dot / (nt * nj));
+  }
+  Reference r;
+  std::sort(cos.begin(), cos.end());
+  r.min = cos.front();
+  r.max = cos.back();
+  double sum = 0;
+  for (double c : cos) {
+    sum += c;
+    (c >= 0 ? r.non_negative : r.negative) += 1;
+    r.near_zero += std::abs(c) < 1e-5;
+  }
+  r.mean = sum / static_cast<double>(cos.size());
+  r.median = cos[(cos.size() - 1) / 2];
+  return r;
+}
+
+void expect_matches(const TargetStats& t, const Reference& r) {
+  SCOPED_TRACE("target id " + std::to_string(t.id));
+  EXPECT_NEAR(t.min, r.min, 2e-6);
+  EXPECT_NEAR(t.max, r.max, 2e-6);
+  EXPECT_NEAR(t.mean, r.mean, 1e-6);
+  EXPECT_NEAR(t.median, r.median, 2e-6);
+  EXPECT_LE(std::abs(t.non_negative - r.non_negative), r.near_zero);
+  EXPECT_EQ(t.non_negative + t.negative, r.non_negative + r.negative);
+}
+
+class SampledBf16 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!bf16_kernel_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: the bf16 kernel path is not used here";
+  }
+};
+
+TEST_F(SampledBf16, MatchesDoubleBruteForceForManyShapes) {
+  // d not a multiple of 32 (masked tail), rows not a multiple of 4, targets not of 6, padded strides.
+  struct Shape {
+    std::int64_t n, d, pad, targets, block;
+  };
+  for (const Shape& s : {Shape{203, 64, 0, 13, 0}, Shape{157, 17, 3, 7, 16}, Shape{301, 100, 28, 25, 64},
+                         Shape{64, 45, 0, 6, 5}, Shape{90, 1, 0, 4, 0}}) {
+    const std::uint64_t seed = 1000 + static_cast<std::uint64_t>(s.d);
+    SCOPED_TRACE("shape " + std::to_string(s.n) + " x " + std::to_string(s.d) + " seed " + std::to_string(seed));
+    const Bf16Matrix m = gaussian_bf16(s.n, s.d, seed, 0.3, s.pad);
+    const Bf16Rows rows = make_bf16_rows(m.view(), RowFilter{});
+    ASSERT_EQ(rows.size(), s.n);
+    SampleOptions o;
+    o.block_rows = s.block;
+    const auto targets = draw_targets(rows.ids, s.targets, seed);
+    const SampleSummary got = sample_cosines(rows, targets, o);
+    for (std::size_t k = 0; k < targets.size(); ++k) expect_matches(got.per_target[k], brute_force(m, targets[k], s.n));
+  }
+}
+
+TEST_F(SampledBf16, AgreesWithTheRowSetPath) {
+  const Bf16Matrix m = gaussian_bf16(3000, 96, 5, 0.2);
+  const Bf16Rows fast = make_bf16_rows(m.view(), RowFilter{});
+  const RowSet slow = make_row_set(decode_to_f32(m.view()), RowFilter{});
+  EXPECT_EQ(fast.ids, slow.ids);
+  const auto targets = draw_targets(fast.ids, 50, 0);
+  EXPECT_EQ(targets, draw_targets(slow, 50, 0));
+  const SampleSummary a = sample_cosines(fast, targets);
+  const SampleSummary b = sample_cosines(slow, targets, SampleOptions{});
+  EXPECT_NEAR(a.mean, b.mean, 1e-7);
+  EXPECT_NEAR(a.median, b.median, 1e-6);
+  EXPECT_NEAR(a.min, b.min, 1e-6);
+  EXPECT_NEAR(a.max, b.max, 1e-6);
+  EXPECT_NEAR(a.fraction_non_negative, b.fraction_non_negative, 1e-4);
+}
+
+TEST_F(SampledBf16, ExcludesZeroNonFiniteAndPaddingRows) {
+  Bf16Matrix m = gaussian_bf16(120, 40, 9, 0.1);
+  for (std::int64_t k = 0; k < m.d; ++k) {
+    m.set(3, k, 0.0f);  // zero row
+    m.set(50, k, 0.0f);
+  }
+  m.set(50, 7, std::numeric_limits<float>::quiet_NaN());  // NaN row
+  m.set(77, 2, std::numeric_limits<float>::infinity());   // Inf row
+  RowFilter filter;
+  filter.n_tokens = 110;  // rows 110..119 are padding
+  const Bf16Rows rows = make_bf16_rows(m.view(), filter);
+  EXPECT_EQ(rows.zero_rows, (std::vector<std::int64_t>{3, 50, 77}));
+  ASSERT_EQ(rows.padding_rows.size(), 10u);
+  EXPECT_EQ(rows.padding_rows.front(), 110);
+  EXPECT_EQ(rows.size(), 107);
+  // The same rows as make_row_set with the same filter.
+  const RowSet slow = make_row_set(decode_to_f32(m.view()), filter);
+  EXPECT_EQ(rows.ids, slow.ids);
+  EXPECT_EQ(rows.zero_rows, slow.zero_rows);
+  EXPECT_EQ(rows.padding_rows, slow.padding_rows);
+
+  const std::vector<std::int64_t> targets = {0, 2, 4, 49, 51, 76, 78, 109};
+  const SampleSummary s = sample_cosines(rows, targets, SampleOptions{.block_rows = 8, .cosine_bytes = 0, .progress = {}});
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    expect_matches(s.per_target[k], brute_force(m, targets[k], 110));
+    EXPECT_EQ(s.per_target[k].non_negative + s.per_target[k].negative, 106);
+    EXPECT_TRUE(std::isfinite(s.per_target[k].mean));
+  }
+  for (std::int64_t bad : {3, 50, 77, 110, 120}) {
+    try {
+      sample_cosines(rows, {bad});
+      ADD_FAILURE() << "row " << bad << " must be refused as a target";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Usage);
+    }
+  }
+  filter.include_padding = true;
+  EXPECT_EQ(make_bf16_rows(m.view(), filter).size(), 117);
+}
+
+TEST_F(SampledBf16, DuplicateAndNegatedRows) {
+  Bf16Matrix m = gaussian_bf16(70, 33, 4, 0.0);
+  for (std::int64_t k = 0; k < m.d; ++k) {
+    m.bits[static_cast<std::size_t>(60 * m.stride + k)] = m.bits[static_cast<std::size_t>(10 * m.stride + k)];
+    m.set(61, k, -m.value(10, k));  // exact: bf16 negation
+  }
+  const Bf16Rows rows = make_bf16_rows(m.view(), RowFilter{});
+  const SampleSummary s = sample_cosines(rows, {10});
+  EXPECT_NEAR(s.per_target[0].max, 1.0, 1e-6);
+  EXPECT_NEAR(s.per_target[0].min, -1.0, 1e-6);
+  expect_matches(s.per_target[0], brute_force(m, 10, 70));
+}
+
+TEST_F(SampledBf16, SeveralPassesGiveTheSameResult) {
+  const Bf16Matrix m = gaussian_bf16(700, 64, 12, 0.2);
+  const Bf16Rows rows = make_bf16_rows(m.view(), RowFilter{});
+  const auto targets = draw_targets(rows.ids, 20, 3);
+  const SampleSummary one = sample_cosines(rows, targets, SampleOptions{.block_rows = 100, .cosine_bytes = 0, .progress = {}});
+  const SampleSummary many =
+      sample_cosines(rows, targets, SampleOptions{.block_rows = 100, .cosine_bytes = 3 * 700 * 4, .progress = {}});
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    EXPECT_EQ(one.per_target[k].mean, many.per_target[k].mean);
+    EXPECT_EQ(one.per_target[k].median, many.per_target[k].median);
+    EXPECT_EQ(one.per_target[k].non_negative, many.per_target[k].non_negative);
+  }
+}
+
+TEST(SampledBf16Switch, EnvironmentVariableForcesTheF32Path) {
+  const char* saved = std::getenv("EMBSTAT_NO_BF16_KERNEL");
+  const std::string old = saved ? saved : "";
+  setenv("EMBSTAT_NO_BF16_KERNEL", "1", 1);
+  EXPECT_FALSE(bf16_kernel_available());
+  if (saved)
+    setenv("EMBSTAT_NO_BF16_KERNEL", old.c_str(), 1);
+  else
+    unsetenv("EMBSTAT_NO_BF16_KERNEL");
+}
+
+}  // namespace
+}  // namespace embstat
