@@ -659,11 +659,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
 
   // ---- 1. Common direction: O(n d) ----
   const ColumnSums sums = column_sums(rows);
-  std::vector<double> mu(static_cast<std::size_t>(d)), unit_mean(static_cast<std::size_t>(d));
-  for (std::size_t k = 0; k < mu.size(); ++k) {
-    mu[k] = sums.raw[k] / nd;
-    unit_mean[k] = sums.unit[k] / nd;
-  }
+  std::vector<double> mu(static_cast<std::size_t>(d));
+  for (std::size_t k = 0; k < mu.size(); ++k) mu[k] = sums.raw[k] / nd;
   const double mu_norm = std::sqrt(dot(mu, mu));
   const double su_norm = std::sqrt(dot(sums.unit, sums.unit));
   double norm_sum = 0;
