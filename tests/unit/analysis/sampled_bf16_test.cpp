@@ -13,6 +13,7 @@
 #include "embstat/analysis/sampled_bf16.hpp"
 #include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
+#include "sample_reference.hpp"
 
 namespace embstat {
 namespace {
@@ -47,50 +48,12 @@ Bf16Matrix gaussian_bf16(std::int64_t n, std::int64_t d, std::uint64_t seed, dou
   return m;
 }
 
-struct Reference {
-  double min = 0, max = 0, mean = 0, median = 0;
-  std::int64_t non_negative = 0, negative = 0, near_zero = 0;
-};
+using testing_ref::expect_matches;
+using testing_ref::Reference;
 
-// Target row `id` against every other row with a finite non-zero norm and id < n_used, in double.
+// Target row `id` against every other usable row with id < n_used, in double.
 Reference brute_force(const Bf16Matrix& m, std::int64_t id, std::int64_t n_used) {
-  auto norm = [&](std::int64_t i) {
-    double s = 0;
-    for (std::int64_t k = 0; k < m.d; ++k) s += static_cast<double>(m.value(i, k)) * m.value(i, k);
-    return std::sqrt(s);
-  };
-  const double nt = norm(id);
-  std::vector<double> cos;
-  for (std::int64_t j = 0; j < n_used; ++j) {
-    const double nj = norm(j);
-    if (j == id || !(nj > 0) || !std::isfinite(nj)) continue;
-    double dot = 0;
-    for (std::int64_t k = 0; k < m.d; ++k) dot += static_cast<double>(m.value(id, k)) * m.value(j, k);
-    cos.push_back(dot / (nt * nj));
-  }
-  Reference r;
-  std::sort(cos.begin(), cos.end());
-  r.min = cos.front();
-  r.max = cos.back();
-  double sum = 0;
-  for (double c : cos) {
-    sum += c;
-    (c >= 0 ? r.non_negative : r.negative) += 1;
-    r.near_zero += std::abs(c) < 1e-5;
-  }
-  r.mean = sum / static_cast<double>(cos.size());
-  r.median = cos[(cos.size() - 1) / 2];
-  return r;
-}
-
-void expect_matches(const TargetStats& t, const Reference& r) {
-  SCOPED_TRACE("target id " + std::to_string(t.id));
-  EXPECT_NEAR(t.min, r.min, 2e-6);
-  EXPECT_NEAR(t.max, r.max, 2e-6);
-  EXPECT_NEAR(t.mean, r.mean, 1e-6);
-  EXPECT_NEAR(t.median, r.median, 2e-6);
-  EXPECT_LE(std::abs(t.non_negative - r.non_negative), r.near_zero);
-  EXPECT_EQ(t.non_negative + t.negative, r.non_negative + r.negative);
+  return testing_ref::brute_force(n_used, m.d, [&](std::int64_t i, std::int64_t k) { return m.value(i, k); }, id);
 }
 
 class SampledBf16 : public ::testing::Test {

@@ -14,6 +14,7 @@
 
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/base/error.hpp"
+#include "sample_reference.hpp"
 
 namespace embstat {
 namespace {
@@ -35,11 +36,8 @@ Matrix gaussian(std::int64_t n, std::int64_t d, std::uint64_t seed, double offse
   return m;
 }
 
-struct Reference {
-  double min = 0, max = 0, mean = 0, median = 0;
-  std::int64_t non_negative = 0, negative = 0;
-  std::int64_t near_zero = 0;  // |cos| < 1e-5: float may settle the sign differently
-};
+using testing_ref::expect_matches;
+using testing_ref::Reference;
 
 double norm_of(const float* r, std::int64_t d) {
   double s = 0;
@@ -49,40 +47,8 @@ double norm_of(const float* r, std::int64_t d) {
 
 // Target = model row `id` of `raw`; compared with every other row of non-zero norm.
 Reference brute_force(const Matrix& raw, std::int64_t id) {
-  const std::int64_t d = raw.n_cols();
-  const double nt = norm_of(raw.row(id), d);
-  std::vector<double> cos;
-  for (std::int64_t j = 0; j < raw.n_rows(); ++j) {
-    if (j == id) continue;
-    const double nj = norm_of(raw.row(j), d);
-    if (nj == 0) continue;
-    double dot = 0;
-    for (std::int64_t k = 0; k < d; ++k) dot += static_cast<double>(raw.row(id)[k]) * raw.row(j)[k];
-    cos.push_back(dot / (nt * nj));
-  }
-  Reference r;
-  std::sort(cos.begin(), cos.end());
-  r.min = cos.front();
-  r.max = cos.back();
-  double sum = 0;
-  for (double c : cos) {
-    sum += c;
-    (c >= 0 ? r.non_negative : r.negative) += 1;
-    r.near_zero += std::abs(c) < 1e-5;
-  }
-  r.mean = sum / static_cast<double>(cos.size());
-  r.median = cos[(cos.size() - 1) / 2];
-  return r;
-}
-
-void expect_matches(const TargetStats& t, const Reference& r) {
-  SCOPED_TRACE("target id " + std::to_string(t.id));
-  EXPECT_NEAR(t.min, r.min, 2e-6);
-  EXPECT_NEAR(t.max, r.max, 2e-6);
-  EXPECT_NEAR(t.mean, r.mean, 1e-6);
-  EXPECT_NEAR(t.median, r.median, 2e-6);
-  EXPECT_LE(std::abs(t.non_negative - r.non_negative), r.near_zero);
-  EXPECT_EQ(t.non_negative + t.negative, r.non_negative + r.negative);
+  return testing_ref::brute_force(raw.n_rows(), raw.n_cols(), [&](std::int64_t i, std::int64_t k) { return raw.row(i)[k]; },
+                                  id);
 }
 
 RowSet rows_of(const Matrix& raw) { return make_row_set(raw.clone(), RowFilter{}); }
