@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <span>
 
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
@@ -54,6 +55,10 @@ constexpr int kDistributionPoints = 150;
 constexpr int kBaselineDensityPoints = 241;
 // Bins along the token-id axis: 262k ids become ~1,000 bars of 263 ids.
 constexpr int kTokenBins = 1000;
+// When ids are binned, the first kHeadIds ids are also kept one per bar: tokenizers put their
+// specials, byte tokens and single characters there (the study's ids 0-92), and a 262k-token
+// axis would squeeze them into one bin.
+constexpr std::int64_t kHeadIds = 1024;
 // Examples (most negative-prone tokens) listed per id bin.
 constexpr int kBinExamples = 3;
 // A token is "negative-prone" when it has a negative cosine with more than half of the others.
@@ -344,8 +349,14 @@ json tokens_json(const Model& model, const RowSet& rows, const AllPairsResult& e
     fraction[i] = static_cast<double>(exact.row_negative[i]) / others;
     if (fraction[i] > kNegativeProneFraction) prone.push_back(rows.ids[i]);
   }
-  json out = bin_token_values(rows.ids, fraction, exact.row_mean, model.matrix.n_rows, kTokenBins, kBinExamples,
-                              [&](std::int64_t id) { return text_of(model, id); });
+  auto text = [&](std::int64_t id) { return text_of(model, id); };
+  json out = bin_token_values(rows.ids, fraction, exact.row_mean, model.matrix.n_rows, kTokenBins, kBinExamples, text);
+  if (out["bin_size"].get<std::int64_t>() > 1) {
+    const auto head = static_cast<std::size_t>(std::lower_bound(rows.ids.begin(), rows.ids.end(), kHeadIds) - rows.ids.begin());
+    const std::int64_t head_end = std::min<std::int64_t>(kHeadIds, model.matrix.n_rows);
+    out["head"] = bin_token_values(std::span(rows.ids).first(head), std::span(fraction).first(head),
+                                   std::span(exact.row_mean).first(head), head_end, static_cast<int>(head_end), 1, text);
+  }
   std::vector<json> ranges = ranges_json(model, rows, prone);
   const std::size_t n_ranges = ranges.size();
   if (ranges.size() > kMaxProneRanges) {

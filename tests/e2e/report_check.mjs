@@ -177,7 +177,8 @@ try {
     await bar.hover({ force: true });
     const tip = await page.waitForSelector('#vg-tooltip-element.visible', { timeout: 3000 }).catch(() => null);
     const tipText = tip ? await tip.innerText() : '';
-    check(/ids/.test(tipText) && /most negative-prone/.test(tipText), 'hover on a token bar shows the id range and examples');
+    check(/ids/.test(tipText) && /fraction negative/.test(tipText) && /(most negative-prone|token)\b/.test(tipText),
+          'hover on a token bar shows the id range, its negativity and example tokens: ' + JSON.stringify(tipText));
   }
 
   await context.close();

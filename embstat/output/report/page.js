@@ -339,34 +339,35 @@
       'binned so large vocabularies stay fast: the dark bar is the mean over the bin, the light bar its maximum. Shaded bands: runs ' +
       'of consecutive negative-prone tokens (negative to more than half of the others). Hover for the id range and example tokens; ' +
       'drag to pan, scroll to zoom.' }));
-    withTokens.forEach((m, index) => {
-      const t = m.tokens;
-      const bins = t.bins.map((b) => Object.assign({ end: b.last + 1, ids: idRange(b) }, b));
-      const bands = (t.ranges || []).slice().sort((a, b) => b.count - a.count).slice(0, 8)
-        .map((r) => ({ first: r.first, end: r.last + 1, ids: idRange(r), label: 'ids ' + idRange(r), count: r.count, text: r.text }));
+    // One chart of binned per-token values `v` ({bin_size, id_end, bins}) with the runs `ranges`.
+    function tokenSpec(m, v, ranges, zoomName, title) {
+      const bins = v.bins.map((b) => Object.assign({ end: b.last + 1, ids: idRange(b) }, b));
+      const bands = ranges.filter((r) => r.first < v.id_end).sort((a, b) => b.count - a.count).slice(0, 8)
+        .map((r) => ({ first: r.first, end: Math.min(r.last + 1, v.id_end), ids: idRange(r), label: 'ids ' + idRange(r),
+                       count: r.count, text: r.text }));
       // Labels for the largest bands only, at least 12 % of the axis apart so they do not overlap.
       const labelled = [];
       for (const b of bands) {
-        if (labelled.length < 4 && labelled.every((l) => Math.abs(l.first - b.first) > 0.12 * t.id_end)) labelled.push(b);
+        if (labelled.length < 4 && labelled.every((l) => Math.abs(l.first - b.first) > 0.12 * v.id_end)) labelled.push(b);
       }
       const color = colorOf(m.name);
       const binTooltip = [{ field: 'ids', title: 'ids' }, { field: 'n', title: 'tokens' },
                           { field: 'mean', format: '.3f', title: 'mean fraction negative' },
                           { field: 'max', format: '.3f', title: 'max fraction negative' },
                           { field: 'mean_cos', format: '.3f', title: 'mean cosine to others' },
-                          { field: 'examples', title: 'most negative-prone' }];
-      const spec = {
+                          { field: 'examples', title: v.bin_size > 1 ? 'most negative-prone' : 'token' }];
+      return {
         height: 220,
-        title: m.name + ' — ' + int(m.used_rows) + ' tokens' + (t.bin_size > 1 ? ', ' + t.bin_size + ' ids per bin' : ''),
+        title,
         layer: [
           { data: { values: bands }, mark: { type: 'rect', color: '#f58518', opacity: 0.16 },
             encoding: { x: { field: 'first', type: 'quantitative' }, x2: { field: 'end' },
                         tooltip: [{ field: 'label', title: 'run' }, { field: 'count', title: 'tokens' }, { field: 'text', title: 'text' }] } },
           { data: { values: bins },
-            params: [{ name: 'zoom' + index, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
+            params: [{ name: zoomName, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
             mark: { type: 'rect', color, opacity: 0.3 },
             encoding: { x: { field: 'first', type: 'quantitative', title: 'token id', axis: { format: 'd' },
-                             scale: { domain: [0, t.id_end], nice: false } },
+                             scale: { domain: [0, v.id_end], nice: false } },
                         x2: { field: 'end' },
                         y: { field: 'max', type: 'quantitative', title: 'fraction of other tokens negative to it', scale: { domain: [0, 1] } },
                         y2: { datum: 0 },
@@ -381,12 +382,22 @@
             encoding: { x: { field: 'first', type: 'quantitative' }, y: { datum: 1 }, text: { field: 'label' } } },
         ],
       };
-      s.appendChild(figure(chart('tokens-' + index, spec)));
-      if (t.ranges && t.ranges.length) {
-        const n = t.ranges.reduce((a, r) => a + r.count, 0);
-        const top = t.ranges.slice().sort((a, b) => b.count - a.count).slice(0, 12);
-        s.appendChild(el('p', null, int(n) + ' tokens of ' + m.name + ' are negative to more than half of the other tokens, in ' +
-                         int(t.ranges.length) + ' runs of consecutive ids; the largest:'));
+    }
+    withTokens.forEach((m, index) => {
+      const t = m.tokens;
+      const ranges = t.ranges || [];
+      s.appendChild(figure(chart('tokens-' + index, tokenSpec(m, t, ranges, 'zoom' + index,
+        m.name + ' — ' + int(m.used_rows) + ' tokens' + (t.bin_size > 1 ? ', ' + t.bin_size + ' ids per bin' : '')))));
+      if (t.head) {
+        s.appendChild(figure(chart('tokens-head-' + index, tokenSpec(m, t.head, ranges, 'zoomhead' + index,
+          m.name + ' — the first ' + int(t.head.id_end) + ' ids, one bar per token')),
+          'Tokenizers put special tokens, byte tokens and single characters at the lowest ids, which the binned axis above ' +
+          'squeezes into a bin or two.'));
+      }
+      if (ranges.length) {
+        const top = ranges.slice().sort((a, b) => b.count - a.count).slice(0, 12);
+        s.appendChild(el('p', null, int(t.prone_tokens) + ' tokens of ' + m.name + ' are negative to more than half of the other ' +
+                         'tokens, in ' + int(t.n_ranges) + ' runs of consecutive ids; the largest:'));
         s.appendChild(rangeList(top));
       } else {
         s.appendChild(el('p', { class: 'note', text: 'No token of ' + m.name + ' is negative to more than half of the others.' }));
