@@ -120,11 +120,17 @@ void print_tables(const ModelTokens& m, const TokensArgs& args, OutputFormat for
   const Model& model = m.model;
   const std::vector<std::size_t> order = ranking(m, args.by);
   const std::size_t shown = std::min(order.size(), static_cast<std::size_t>(args.top));
-  Table top({{"Id"}, {"Token", Align::Left}, {"Cos < 0"}, {"Fraction"}, {"Mean cos"}});
+  // Without a vocabulary (a .npy) rows have no text: no text columns.
+  const bool texts = !model.vocab.empty();
+  std::vector<Table::Column> top_columns = {{"Id"}, {"Token", Align::Left}, {"Cos < 0"}, {"Fraction"}, {"Mean cos"}};
+  if (!texts) top_columns.erase(top_columns.begin() + 1);
+  Table top(top_columns);
   for (std::size_t k = 0; k < shown; ++k) {
     const TokenRow& t = m.tokens[order[k]];
-    top.add_row({std::to_string(t.id), display_of(model, t.id), std::to_string(t.negative), fixed(t.fraction, 4),
-                 fixed(t.mean, 4)});
+    std::vector<std::string> cells = {std::to_string(t.id), display_of(model, t.id), std::to_string(t.negative),
+                                      fixed(t.fraction, 4), fixed(t.mean, 4)};
+    if (!texts) cells.erase(cells.begin() + 1);
+    top.add_row(std::move(cells));
   }
   // The longest runs, listed in id order.
   std::vector<std::size_t> runs(m.ranges.size());
@@ -133,9 +139,14 @@ void print_tables(const ModelTokens& m, const TokensArgs& args, OutputFormat for
                    [&](std::size_t a, std::size_t b) { return m.ranges[a].count > m.ranges[b].count; });
   runs.resize(std::min(runs.size(), kShownRuns));
   std::sort(runs.begin(), runs.end());
-  Table ranges({{"Ids", Align::Left}, {"Count"}, {"Text", Align::Left}});
-  for (std::size_t r : runs)
-    ranges.add_row({format_id_range(m.ranges[r]), std::to_string(m.ranges[r].count), run_text(model, m.ranges[r])});
+  std::vector<Table::Column> range_columns = {{"Ids", Align::Left}, {"Count"}, {"Text", Align::Left}};
+  if (!texts) range_columns.pop_back();
+  Table ranges(range_columns);
+  for (std::size_t r : runs) {
+    std::vector<std::string> cells = {format_id_range(m.ranges[r]), std::to_string(m.ranges[r].count)};
+    if (texts) cells.push_back(run_text(model, m.ranges[r]));
+    ranges.add_row(std::move(cells));
+  }
 
   const double others = static_cast<double>(m.rows_used - 1);
   const double mean_negative = 2.0 * static_cast<double>(m.negative_pairs) / static_cast<double>(m.rows_used);

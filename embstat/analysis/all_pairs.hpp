@@ -22,8 +22,8 @@
 namespace embstat {
 
 // Rows per square tile. 512 x 512 f32 = 1 MiB of cosines: the tile stays in the 2 MiB L2 while it
-// is reduced, and one sgemm of 512 x 512 x d runs at full OpenBLAS speed (bench/README.md "all
-// pairs" has the sweep). Capped at kMaxBlockRows so a tile row's fixed-point sum fits int64.
+// is reduced, and one sgemm of 512 x 512 x d runs at OpenBLAS's full speed (bench/README.md "all
+// pairs"). Capped at kMaxBlockRows so a tile row's fixed-point sum fits int64.
 inline constexpr std::int64_t kAllPairsBlockRows = 512;
 inline constexpr std::int64_t kMaxBlockRows = 2048;
 // Bins of the main pass's histogram (quantile search grid): 2^16 over [-1, 1], width 3.05e-5.
@@ -44,7 +44,9 @@ struct AllPairsOptions {
   bool scalar_kernel = false;    // force the scalar reduction kernel (tests compare)
 };
 
-// Quantile levels reported (p1 p5 p25 p75 p95 p99); the median is reported separately.
+// Quantile levels reported (p1 p5 p25 p75 p95 p99); the median is reported separately. The
+// quantile at p is the exact order statistic of rank floor((N - 1) p) among the N pair cosines
+// (numpy's method="lower"; p = 0.5 gives the lower median).
 inline constexpr std::array<double, 6> kQuantileLevels = {0.01, 0.05, 0.25, 0.75, 0.95, 0.99};
 
 struct AllPairsResult {
@@ -54,10 +56,12 @@ struct AllPairsResult {
   double fraction_non_negative = 0;
   float min = 0, max = 0;
   std::pair<std::int64_t, std::int64_t> min_pair{-1, -1}, max_pair{-1, -1};  // model row ids
-  double mean = 0, std = 0;
-  double median = 0;                    // lower median of all pair cosines
-  std::array<double, 6> quantiles{};    // at kQuantileLevels
-  std::vector<std::uint64_t> histogram; // histogram_bins counts over [-1, 1]
+  double mean = 0, std = 0;             // std: population (over all N pairs)
+  double median = 0;                    // lower median of all pair cosines (exact)
+  std::array<double, 6> quantiles{};    // at kQuantileLevels (exact)
+  // histogram_bins equal bins over [-1, 1]: bin k counts -1 + 2k/B <= cos < -1 + 2(k+1)/B (up to
+  // float rounding at the edges; the last bin also holds 1 and values a rounding past +-1).
+  std::vector<std::uint64_t> histogram;
   // per_row only, indexed like the RowSet: how many other rows each is negative to, and the
   // mean of its cosines to all other rows.
   std::vector<std::int64_t> row_negative;
