@@ -190,6 +190,8 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
   line(fmt::format("cos(x, mean): min {}  p25 {}  median {}  p75 {}  max {}  → positive for {} of rows",
                    fixed(c.min, 3), fixed(c.p25, 3), fixed(c.median, 3), fixed(c.p75, 3), fixed(c.max, 3),
                    pct(c.fraction_positive)));
+  line(fmt::format("→ the common offset carries {} of the rows' squared norm (‖mean‖² / mean ‖x‖²)",
+                   pct(r.offset_share)));
   gap();
 
   // 2. Centring test and all-but-the-top.

@@ -663,12 +663,16 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   for (std::size_t k = 0; k < mu.size(); ++k) mu[k] = sums.raw[k] / nd;
   const double mu_norm = std::sqrt(dot(mu, mu));
   const double su_norm = std::sqrt(dot(sums.unit, sums.unit));
-  double norm_sum = 0;
-  for (const float r : rows.norms) norm_sum += r;
+  double norm_sum = 0, norm_sq_sum = 0;
+  for (const float r : rows.norms) {
+    norm_sum += r;
+    norm_sq_sum += static_cast<double>(r) * r;
+  }
   rep.mean_norm = norm_sum / nd;
   rep.mean_vector_norm = mu_norm;
   rep.mean_norm_ratio = rep.mean_norm > 0 ? mu_norm / rep.mean_norm : 0;
   rep.unit_mean_norm = su_norm / nd;
+  rep.offset_share = norm_sq_sum > 0 ? mu_norm * mu_norm / (norm_sq_sum / nd) : 0;
   rep.mean_cosine = identity_mean_cosine(sums, n);
 
   // Per row: cos to mu, cos to the unit mean, mean cosine to all other rows, distance to mu.

@@ -136,6 +136,7 @@ struct GeometryReport {
   double mean_vector_norm = 0;      // |mu|, mu = mean of the raw rows
   double mean_norm_ratio = 0;       // |mu| / mean |x_i|
   double unit_mean_norm = 0;        // |mean of the unit rows|
+  double offset_share = 0;          // |mu|^2 / mean |x_i|^2: share of the rows' squared norm in the offset
   double mean_cosine = 0;           // exact mean pairwise cosine
   Distribution cos_to_mean;         // cos(x_i, mu)
   Distribution cos_to_unit_mean;    // cos(x_i, mean unit row)

@@ -53,6 +53,7 @@ nlohmann::ordered_json geometry_json(const GeometryReport& r, const Vocabulary& 
   j["mean_vector_norm"] = number(r.mean_vector_norm);
   j["mean_norm_ratio"] = number(r.mean_norm_ratio);
   j["unit_mean_norm"] = number(r.unit_mean_norm);
+  j["offset_share"] = number(r.offset_share);
   j["mean_cosine"] = number(r.mean_cosine);
   j["cos_to_mean"] = distribution_json(r.cos_to_mean);
   j["cos_to_unit_mean"] = distribution_json(r.cos_to_unit_mean);

@@ -201,6 +201,12 @@ TEST(Geometry, OffsetGaussianIsPositiveUntilCentred) {
   EXPECT_NEAR(r.mean_norm, mean_norm, 1e-5 * mean_norm);
   EXPECT_NEAR(r.mean_vector_norm, std::sqrt(dotd(mu, mu)), 1e-5);
   EXPECT_NEAR(r.mean_norm_ratio, std::sqrt(dotd(mu, mu)) / mean_norm, 1e-6);
+  // E|x|^2 = |mu|^2 + trace(C): the offset's share of the squared norm, and the variance's.
+  double mean_sq = 0;
+  for (const auto& row : x) mean_sq += dotd(row, row);
+  mean_sq /= static_cast<double>(x.size());
+  EXPECT_NEAR(r.offset_share, dotd(mu, mu) / mean_sq, 1e-6);
+  EXPECT_NEAR(r.total_variance, mean_sq - dotd(mu, mu), 1e-4 * mean_sq);
   const PairRef all = all_pairs_ref(x);
   EXPECT_NEAR(r.mean_cosine, all.mean, 1e-6);
   std::vector<double> cos_mu;
