@@ -214,6 +214,24 @@ TEST(Geometry, OffsetGaussianIsPositiveUntilCentred) {
   std::sort(cos_mu.begin(), cos_mu.end());
   EXPECT_NEAR(r.cos_to_mean.min, cos_mu.front(), 1e-6);
   EXPECT_NEAR(r.cos_to_mean.max, cos_mu.back(), 1e-6);
+  EXPECT_NEAR(r.cos_to_mean.median, 0.5 * (cos_mu[749] + cos_mu[750]), 1e-6);  // 1,500 rows
+  std::vector<double> unit_sum(mu.size(), 0.0), cos_um, dist;
+  for (const auto& row : x)
+    for (std::size_t k = 0; k < row.size(); ++k) unit_sum[k] += row[k] / std::sqrt(dotd(row, row));
+  for (const auto& row : x) {
+    cos_um.push_back(cosd(row, unit_sum));
+    double dd = 0;
+    for (std::size_t k = 0; k < row.size(); ++k) dd += (row[k] - mu[k]) * (row[k] - mu[k]);
+    dist.push_back(std::sqrt(dd));
+  }
+  std::sort(cos_um.begin(), cos_um.end());
+  std::sort(dist.begin(), dist.end());
+  EXPECT_NEAR(r.unit_mean_norm, std::sqrt(dotd(unit_sum, unit_sum)) / static_cast<double>(x.size()), 1e-7);
+  EXPECT_NEAR(r.cos_to_unit_mean.min, cos_um.front(), 1e-6);
+  EXPECT_NEAR(r.cos_to_unit_mean.p75, cos_um[1124] + 0.25 * (cos_um[1125] - cos_um[1124]), 1e-6);  // pos 1124.25
+  EXPECT_NEAR(r.centroid_distances.min, dist.front(), 1e-5);
+  EXPECT_NEAR(r.centroid_distances.max, dist.back(), 1e-5);
+  EXPECT_NEAR(r.norms.mean, mean_norm, 1e-5 * mean_norm);
 
   // Sampled fractions: the same targets as `sample`, same estimate as the reference.
   ASSERT_EQ(r.targets.size(), 50u);
