@@ -5,7 +5,9 @@
 # Wall time, CPU time (user + sys: what other jobs on a shared machine disturb least) and peak
 # resident memory from /usr/bin/time; the files are read once first so every tool starts from the
 # page cache. All tools get the same 50 target ids, so their rows can be
-# compared. Fast tools: best of $REPEAT runs; the per-target study methods run once.
+# compared. Fast tools: best of $REPEAT runs; the per-target study methods run once. embstat runs
+# twice: with its bf16 kernel (the default on AVX512-BF16 CPUs) and as embstat-f32 with
+# EMBSTAT_NO_BF16_KERNEL=1 (decode to f32 + sgemm, the path of every other dtype).
 #
 # usage: bench/sample_bench.sh [BUILD_DIR] [DATA_DIR]     (defaults: build, /tmp/embstat-bench)
 #   SHAPES="151936x1024 151936x2560"  PEERS="study-torch study-numpy batched-torch batched-numpy"
@@ -51,6 +53,11 @@ for shape in $shapes; do
   echo "== $shape bf16 ($(du -m "$file" | cut -f1) MB), 50 targets"
   read -r e_wall e_mb e_cpu < <(best_of "$repeat" "$exe" --threads "$threads" -q sample "$file" --targets "$targets" --format markdown)
   printf '%-14s %8s s %7s MB %7s s cpu   %s\n' embstat "$e_wall" "$e_mb" "$e_cpu" "$(tail -1 "$data/sample-last.out")"
+  # The same with the bf16 kernel switched off: the f32 path every other dtype takes.
+  read -r wall mb cpu < <(best_of "$repeat" env EMBSTAT_NO_BF16_KERNEL=1 "$exe" --threads "$threads" -q sample "$file" --targets "$targets" --format markdown)
+  printf '%-14s %8s s %7s MB %7s s cpu   %s\n' embstat-f32 "$wall" "$mb" "$cpu" "$(tail -1 "$data/sample-last.out")"
+  summary+=("$(awk -v s="$shape" -v p=embstat-f32 -v w="$wall" -v m="$mb" -v c="$cpu" -v ew="$e_wall" -v em="$e_mb" -v ec="$e_cpu" \
+    'BEGIN{printf "%-12s %-14s %8.2f s %6d MB %7.2f s cpu   wall x%6.1f  cpu x%6.1f  memory x%5.2f", s, p, w, m, c, w/ew, c/ec, m/em}')")
   for peer in $peers; do
     n=1; [[ $peer == batched-* ]] && n=$repeat
     read -r wall mb cpu < <(best_of "$n" $py "$here/peers/study_torch.py" "$peer" "$file" --targets "$targets" --threads "$threads")
