@@ -56,9 +56,17 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+// A JSON value for an error message: scalars as written (cut to 40 characters), arrays and
+// objects by their type name only. nlohmann's dump() recurses once per nesting level, so
+// dumping a hostile 100,000-deep array overflows the stack (fuzz/corpus/*/crash_deep_*).
+std::string brief(const json& v) {
+  if (v.is_structured()) return fmt::format("a JSON {}", v.type_name());
+  return v.dump().substr(0, 40);
+}
+
 std::uint64_t require_unsigned(const json& v, const std::string& path, const std::string& what) {
   if (!v.is_number_unsigned())
-    throw_format(path, kHeaderOffset, fmt::format("{} must be a non-negative integer, not {}", what, v.dump().substr(0, 40)));
+    throw_format(path, kHeaderOffset, fmt::format("{} must be a non-negative integer, not {}", what, brief(v)));
   return v.get<std::uint64_t>();
 }
 
@@ -366,7 +374,7 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& pa
     auto [v, key] = lookup(keys);
     if (!v) return std::nullopt;
     if (!v->is_number_integer() || v->get<std::int64_t>() < 0)
-      throw_format(path, 0, fmt::format("{} must be a non-negative integer, not {}", key, v->dump().substr(0, 40)));
+      throw_format(path, 0, fmt::format("{} must be a non-negative integer, not {}", key, brief(*v)));
     return v->get<std::int64_t>();
   };
 
@@ -374,7 +382,7 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& pa
   config.vocab_size = get_int({"vocab_size", "n_vocab"});
   config.hidden_size = get_int({"hidden_size", "n_embd", "d_model"});
   if (auto [v, key] = lookup({"tie_word_embeddings"}); v) {
-    if (!v->is_boolean()) throw_format(path, 0, fmt::format("{} must be true or false, not {}", key, v->dump().substr(0, 40)));
+    if (!v->is_boolean()) throw_format(path, 0, fmt::format("{} must be true or false, not {}", key, brief(*v)));
     config.tie_word_embeddings = v->get<bool>();
   }
   // Descriptive only: a strange value is ignored rather than refused.
