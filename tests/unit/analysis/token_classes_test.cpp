@@ -115,8 +115,11 @@ TEST(TokenClasses, RealQwen3Vocabulary) {
   std::array<std::int64_t, kTokenClassCount> count{};
   for (std::int64_t id = 0; id < static_cast<std::int64_t>(v.size()); ++id)
     ++count[static_cast<std::size_t>(classify_row(v, id))];
-  for (const auto c : kAllTokenClasses)
-    if (c != TokenClass::Padding && c != TokenClass::Digits) EXPECT_GT(count[static_cast<std::size_t>(c)], 0) << token_class_name(c);
+  for (const auto c : kAllTokenClasses) {
+    if (c != TokenClass::Padding && c != TokenClass::Digits) {
+      EXPECT_GT(count[static_cast<std::size_t>(c)], 0) << token_class_name(c);
+    }
+  }
   EXPECT_EQ(count[static_cast<std::size_t>(TokenClass::Digits)], 0);
   EXPECT_EQ(classify_row(v, static_cast<std::int64_t>(v.size())), TokenClass::Padding);
   EXPECT_EQ(classify_row(v, *v.find("<|endoftext|>")), TokenClass::Special);
