@@ -397,7 +397,7 @@ std::vector<RangeOutcome> range_outcomes(const Pass& pass, const std::vector<std
 // The exact order statistics at `ranks` (ascending, distinct). `main` is the finished main pass.
 std::vector<float> resolve_quantiles(const Pass& main, const std::vector<std::uint64_t>& fine_hist,
                                      const std::vector<std::uint64_t>& ranks, const Matrix& unit, std::int64_t block,
-                                     std::int64_t cap, int n_threads, bool scalar, const ProgressFn& progress,
+                                     std::int64_t cap, int n_threads, PairKernel kernel, const ProgressFn& progress,
                                      int& passes, std::uint64_t& held_max) {
   const CosineBins& fine = main.config->grid;
   std::vector<std::uint64_t> cum(fine_hist.size() + 1, 0);
@@ -460,7 +460,7 @@ std::vector<float> resolve_quantiles(const Pass& main, const std::vector<std::ui
     config.histogram = false;
     config.grid = fine;
     config.max_row_len = main.config->max_row_len;
-    config.scalar = scalar;
+    config.kernel = kernel;
     std::int64_t room = cap;
     std::uint64_t hold_total = 0;
     for (const Target& t : targets) {
@@ -527,7 +527,7 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
   config.n_rows = n;
   config.max_row_len = block;
   config.shift = static_cast<float>(res.mean_identity);
-  config.scalar = options.scalar_kernel;
+  config.kernel = options.kernel;
 
   std::vector<std::uint64_t> ranks;
   for (const Level& level : kLevels) ranks.push_back(level_rank(n_pairs, level));
@@ -607,7 +607,7 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
     std::vector<std::uint64_t> distinct = ranks;
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
     const std::vector<float> v = resolve_quantiles(main, fine_hist, distinct, rows.unit, block, cap, n_threads,
-                                                   options.scalar_kernel, options.progress, res.passes, res.held_values);
+                                                   options.kernel, options.progress, res.passes, res.held_values);
     auto at = [&](std::uint64_t rank) {
       const std::size_t k = static_cast<std::size_t>(std::lower_bound(distinct.begin(), distinct.end(), rank) - distinct.begin());
       return static_cast<double>(v[k] + 0.0f);

@@ -31,6 +31,10 @@ inline constexpr int kFineHistogramBins = 65536;
 // Values held for the exact quantiles at most (4 bytes each: 256 MiB).
 inline constexpr std::int64_t kMaxHeldValues = std::int64_t{1} << 26;
 
+// The reduction kernel. Auto: the best this CPU runs (AVX-512, else AVX2, else scalar), unless
+// the environment variable EMBSTAT_KERNEL says scalar, avx2 or avx512. All give identical results.
+enum class PairKernel { Auto, Scalar, Avx2, Avx512 };
+
 struct AllPairsOptions {
   bool per_row = false;          // also tally, per row, negatives and the sum of cosines
   int histogram_bins = 4096;     // over [-1, 1]; 1 .. 2^20
@@ -41,7 +45,8 @@ struct AllPairsOptions {
                                  // exact values need no second pass (false: always refine)
   std::int64_t max_held_values = kMaxHeldValues;  // memory cap of the quantile search
   int n_threads = 0;             // 0 = omp_get_max_threads()
-  bool scalar_kernel = false;    // force the scalar reduction kernel (tests compare)
+  PairKernel kernel = PairKernel::Auto;  // a specific reduction kernel (tests compare them); one
+                                         // this CPU lacks falls back to the next simpler one
 };
 
 // Quantile levels reported (p1 p5 p25 p75 p95 p99); the median is reported separately. The

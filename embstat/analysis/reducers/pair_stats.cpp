@@ -56,10 +56,10 @@ std::int64_t HoldBudget::reserve(std::int64_t want) {
 // --- Row kernels ----------------------------------------------------------------------------
 //
 // One tile row c[0..len): the bin of every value, the positions whose bin lies in a held range's
-// bins ("flagged": rare, handled by PairStats::rare), and, with kStats, counts, fixed-point sums,
-// extremes and (when col_negative != nullptr) the per-column tallies. The scalar and AVX-512
-// versions perform the same IEEE operations per element, so they agree bit for bit (tests force
-// each).
+// bins ("flagged": a small share, handled in PairStats::reduce_row), and, with kStats, counts,
+// fixed-point sums, extremes and (when col_negative != nullptr) the per-column tallies. The scalar,
+// AVX2 and AVX-512 versions perform the same IEEE operations per element, so they agree bit for
+// bit (tests force each).
 
 namespace {
 
@@ -70,7 +70,17 @@ struct RowSums {
 
 constexpr float kUncertain = 1e-6f;
 
-inline std::int64_t fixed(double exact) { return static_cast<std::int64_t>(std::nearbyint(exact * kFixedScale)); }
+// round-to-nearest-even(exact * 2^40) for |exact| < 2^11, as std::nearbyint: adding 1.5 * 2^52
+// leaves the integer in the low mantissa bits (the product is exact, so even a fused
+// multiply-add would round the same).
+inline std::int64_t fixed(double exact) {
+  constexpr double kMagic = 0x1.8p52;
+  const double shifted = exact * kFixedScale + kMagic;
+  std::int64_t bits, magic_bits;
+  __builtin_memcpy(&bits, &shifted, sizeof bits);
+  __builtin_memcpy(&magic_bits, &kMagic, sizeof magic_bits);
+  return bits - magic_bits;
+}
 
 template <bool kStats>
 void row_kernel_scalar(const float* c, std::int64_t len, float shift, const CosineBins& grid,
@@ -191,25 +201,156 @@ EMBSTAT_AVX512 void row_kernel_avx512(const float* c, std::int64_t len, float sh
 }
 
 #undef EMBSTAT_AVX512
+
+// --- AVX2 (8 lanes; no FMA in the target, so no contraction can change a rounding) ---------
+
+#define EMBSTAT_AVX2 __attribute__((target("avx2,popcnt,bmi")))
+
+// round-to-nearest-even(x) as int64 for |x| < 2^51, exactly as nearbyint: adding 1.5 * 2^52
+// leaves the integer in the low mantissa bits.
+EMBSTAT_AVX2 inline __m256i round_to_i64(__m256d x) {
+  const __m256d magic = _mm256_set1_pd(0x1.8p52);
+  return _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(x, magic)), _mm256_castpd_si256(magic));
+}
+EMBSTAT_AVX2 inline __m256i fixed4(__m128 v) {
+  return round_to_i64(_mm256_mul_pd(_mm256_cvtps_pd(v), _mm256_set1_pd(kFixedScale)));
+}
+EMBSTAT_AVX2 inline __m256i fixed4_sq(__m128 d) {
+  const __m256d x = _mm256_cvtps_pd(d);
+  return round_to_i64(_mm256_mul_pd(_mm256_mul_pd(x, x), _mm256_set1_pd(kFixedScale)));
+}
+// The 8 lanes' 0 / -1 compare mask as two int64 vectors of 0 / -1.
+EMBSTAT_AVX2 inline void widen_mask(__m256 mask, __m256i& lo, __m256i& hi) {
+  const __m256i m = _mm256_castps_si256(mask);
+  lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(m));
+  hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(m, 1));
+}
+
+template <bool kStats>
+EMBSTAT_AVX2 void row_kernel_avx2(const float* c, std::int64_t len, float shift, const CosineBins& grid,
+                                  const PairStats::BinIntervals& iv, std::int32_t* bins, std::int32_t* flagged,
+                                  std::int64_t& n_flagged, std::int64_t* col_negative, std::int64_t* col_sum,
+                                  RowSums& out) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(grid.half()),
+               top = _mm256_set1_ps(grid.top()), eps = _mm256_set1_ps(kUncertain), sh = _mm256_set1_ps(shift),
+               abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256i iv_lo[PairStats::kMaxIntervals], iv_width[PairStats::kMaxIntervals];
+  for (int r = 0; r < iv.n; ++r) {
+    iv_lo[r] = _mm256_set1_epi32(iv.lo[r]);
+    iv_width[r] = _mm256_set1_epi32(static_cast<int>(iv.width[r]));
+  }
+  __m256 vmin = _mm256_set1_ps(__builtin_inff()), vmax = _mm256_set1_ps(-__builtin_inff());
+  __m256i sum = _mm256_setzero_si256(), sq = _mm256_setzero_si256();
+  std::int64_t negative = 0, uncertain = 0, nf = 0;
+  const std::int64_t full = len & ~std::int64_t{7};
+  for (std::int64_t k = 0; k < full; k += 8) {
+    const __m256 v = _mm256_loadu_ps(c + k);
+    __m256 x = _mm256_mul_ps(_mm256_add_ps(v, one), half);
+    x = _mm256_min_ps(_mm256_max_ps(x, zero), top);  // as CosineBins: (x > 0) ? x : 0, then (x < top) ? x : top
+    const __m256i b = _mm256_cvttps_epi32(x);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(bins + k), b);
+    __m256i in = _mm256_setzero_si256();
+    for (int r = 0; r < iv.n; ++r) {
+      const __m256i t = _mm256_sub_epi32(b, iv_lo[r]);
+      in = _mm256_or_si256(in, _mm256_cmpeq_epi32(_mm256_max_epu32(t, iv_width[r]), iv_width[r]));  // t <= width
+    }
+    unsigned f = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(in)));
+    while (f) {
+      flagged[nf++] = static_cast<std::int32_t>(k + __builtin_ctz(f));
+      f &= f - 1;
+    }
+    if constexpr (kStats) {
+      const __m256 neg = _mm256_cmp_ps(v, zero, _CMP_LT_OQ);
+      negative += __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(neg)));
+      uncertain += __builtin_popcount(
+          static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(v, abs_mask), eps, _CMP_LT_OQ))));
+      const __m256i qlo = fixed4(_mm256_castps256_ps128(v)), qhi = fixed4(_mm256_extractf128_ps(v, 1));
+      sum = _mm256_add_epi64(sum, _mm256_add_epi64(qlo, qhi));
+      const __m256 d = _mm256_sub_ps(v, sh);
+      sq = _mm256_add_epi64(sq, _mm256_add_epi64(fixed4_sq(_mm256_castps256_ps128(d)),
+                                                 fixed4_sq(_mm256_extractf128_ps(d, 1))));
+      vmin = _mm256_min_ps(vmin, v);
+      vmax = _mm256_max_ps(vmax, v);
+      if (col_negative) {
+        __m256i nlo, nhi;
+        widen_mask(neg, nlo, nhi);
+        auto* cn = reinterpret_cast<__m256i*>(col_negative + k);
+        auto* cs = reinterpret_cast<__m256i*>(col_sum + k);
+        _mm256_storeu_si256(cn, _mm256_sub_epi64(_mm256_loadu_si256(cn), nlo));  // - (-1)
+        _mm256_storeu_si256(cn + 1, _mm256_sub_epi64(_mm256_loadu_si256(cn + 1), nhi));
+        _mm256_storeu_si256(cs, _mm256_add_epi64(_mm256_loadu_si256(cs), qlo));
+        _mm256_storeu_si256(cs + 1, _mm256_add_epi64(_mm256_loadu_si256(cs + 1), qhi));
+      }
+    }
+  }
+  // The last len % 8 values: the scalar kernel (same per-value operations), merged.
+  RowSums tail;
+  std::int64_t tail_flagged = 0;
+  row_kernel_scalar<kStats>(c + full, len - full, shift, grid, iv, bins + full, flagged + nf, tail_flagged,
+                            col_negative ? col_negative + full : nullptr, col_sum ? col_sum + full : nullptr, tail);
+  for (std::int64_t f = nf; f < nf + tail_flagged; ++f) flagged[f] += static_cast<std::int32_t>(full);
+  n_flagged = nf + tail_flagged;
+  if constexpr (kStats) {
+    alignas(32) std::int64_t s4[4], q4[4];
+    alignas(32) float mn8[8], mx8[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), sum);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(q4), sq);
+    _mm256_store_ps(mn8, vmin);
+    _mm256_store_ps(mx8, vmax);
+    out.negative = negative + tail.negative;
+    out.uncertain = uncertain + tail.uncertain;
+    out.sum = s4[0] + s4[1] + s4[2] + s4[3] + tail.sum;
+    out.sq = q4[0] + q4[1] + q4[2] + q4[3] + tail.sq;
+    out.min = tail.min;
+    out.max = tail.max;
+    for (int l = 0; l < 8; ++l) {
+      out.min = mn8[l] < out.min ? mn8[l] : out.min;
+      out.max = mx8[l] > out.max ? mx8[l] : out.max;
+    }
+  }
+}
+
+#undef EMBSTAT_AVX2
 #pragma GCC diagnostic pop
 
 }  // namespace
 
-bool pair_stats_avx512() {
-  static const bool ok = [] {
-    const char* forced = std::getenv("EMBSTAT_KERNEL");
-    if (forced && std::strcmp(forced, "scalar") == 0) return false;
+const char* pair_kernel_name(PairKernel kernel) {
+  switch (kernel) {
+    case PairKernel::Scalar: return "scalar";
+    case PairKernel::Avx2: return "avx2";
+    case PairKernel::Avx512: return "avx512";
+    case PairKernel::Auto: break;
+  }
+  return "auto";
+}
+
+PairKernel resolve_pair_kernel(PairKernel wanted) {
+  static const bool avx512 = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   }();
-  return ok;
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  if (wanted == PairKernel::Auto) {
+    wanted = PairKernel::Avx512;
+    if (const char* env = std::getenv("EMBSTAT_KERNEL")) {
+      if (std::strcmp(env, "scalar") == 0) wanted = PairKernel::Scalar;
+      if (std::strcmp(env, "avx2") == 0) wanted = PairKernel::Avx2;
+    }
+  }
+  if (wanted == PairKernel::Avx512 && !avx512) wanted = PairKernel::Avx2;
+  if (wanted == PairKernel::Avx2 && !avx2) wanted = PairKernel::Scalar;
+  return wanted;
 }
 
 // --- PairStats ------------------------------------------------------------------------------
 
 PairStats::PairStats(const PairStatsConfig& config, const std::vector<std::uint8_t>& flags, HoldBudget& budget)
-    : config_(config), flags_(flags), budget_(budget), avx512_(!config.scalar && pair_stats_avx512()) {
+    : config_(config), flags_(flags), budget_(budget), kernel_(resolve_pair_kernel(config.kernel)) {
   if (config.ranges.size() > static_cast<std::size_t>(kMaxHeldRanges))
     throw Error(ErrorKind::Internal, "", "PairStats: too many held ranges");
   if (config.max_row_len > kMaxBlockRows)
@@ -265,12 +406,19 @@ void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std
     RowSums s;
     std::int64_t* col_neg = config_.per_row ? row_negative.data() + j0 : nullptr;
     std::int64_t* col_sum = config_.per_row ? row_sum_fixed.data() + j0 : nullptr;
-    if (avx512_)
-      row_kernel_avx512<true>(c, len, config_.shift, config_.grid, intervals_, bins, flagged, n_flagged, col_neg,
+    switch (kernel_) {
+      case PairKernel::Avx512:
+        row_kernel_avx512<true>(c, len, config_.shift, config_.grid, intervals_, bins, flagged, n_flagged, col_neg,
+                                col_sum, s);
+        break;
+      case PairKernel::Avx2:
+        row_kernel_avx2<true>(c, len, config_.shift, config_.grid, intervals_, bins, flagged, n_flagged, col_neg,
                               col_sum, s);
-    else
-      row_kernel_scalar<true>(c, len, config_.shift, config_.grid, intervals_, bins, flagged, n_flagged, col_neg,
-                              col_sum, s);
+        break;
+      default:
+        row_kernel_scalar<true>(c, len, config_.shift, config_.grid, intervals_, bins, flagged, n_flagged, col_neg,
+                                col_sum, s);
+    }
     negative += static_cast<std::uint64_t>(s.negative);
     uncertain += static_cast<std::uint64_t>(s.uncertain);
     sum_fixed += s.sum;
@@ -294,12 +442,19 @@ void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std
     }
   } else {
     RowSums unused;
-    if (avx512_)
-      row_kernel_avx512<false>(c, len, 0.0f, config_.grid, intervals_, bins, flagged, n_flagged, nullptr, nullptr,
+    switch (kernel_) {
+      case PairKernel::Avx512:
+        row_kernel_avx512<false>(c, len, 0.0f, config_.grid, intervals_, bins, flagged, n_flagged, nullptr, nullptr,
+                                 unused);
+        break;
+      case PairKernel::Avx2:
+        row_kernel_avx2<false>(c, len, 0.0f, config_.grid, intervals_, bins, flagged, n_flagged, nullptr, nullptr,
                                unused);
-    else
-      row_kernel_scalar<false>(c, len, 0.0f, config_.grid, intervals_, bins, flagged, n_flagged, nullptr, nullptr,
-                               unused);
+        break;
+      default:
+        row_kernel_scalar<false>(c, len, 0.0f, config_.grid, intervals_, bins, flagged, n_flagged, nullptr, nullptr,
+                                 unused);
+    }
   }
   pairs += static_cast<std::uint64_t>(len);
 

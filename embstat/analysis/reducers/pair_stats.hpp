@@ -104,7 +104,7 @@ struct PairStatsConfig {
   std::int64_t max_row_len = 0;    // widest tile row a tile can hand over
   float shift = 0.0f;              // squares are of (cos - shift): a mean estimate avoids cancellation
   std::vector<HeldRange> ranges;   // at most kMaxHeldRanges, disjoint
-  bool scalar = false;             // force the scalar kernel (tests; EMBSTAT_KERNEL=scalar)
+  PairKernel kernel = PairKernel::Auto;
 };
 
 class PairStats final : public TileHandler {
@@ -149,7 +149,7 @@ class PairStats final : public TileHandler {
   const PairStatsConfig& config_;
   const std::vector<std::uint8_t>& flags_;
   HoldBudget& budget_;
-  bool avx512_ = false;
+  PairKernel kernel_;  // the one that runs
   std::vector<std::uint32_t> hist32_;
   std::uint64_t since_flush_ = 0;
   BinIntervals intervals_;
@@ -164,7 +164,9 @@ class PairStats final : public TileHandler {
 // no copy). k must be < the total count.
 std::uint32_t select_held_key(const std::vector<const std::vector<std::uint32_t>*>& parts, std::uint64_t k);
 
-// True when this CPU runs the AVX-512 kernel (and EMBSTAT_KERNEL is not "scalar").
-bool pair_stats_avx512();
+// The kernel that runs when `wanted` is asked for: Auto -> EMBSTAT_KERNEL if set, else the best
+// this CPU supports; a kernel the CPU lacks -> the next simpler one.
+PairKernel resolve_pair_kernel(PairKernel wanted);
+const char* pair_kernel_name(PairKernel kernel);
 
 }  // namespace embstat

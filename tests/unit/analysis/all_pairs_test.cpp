@@ -344,13 +344,13 @@ TEST(AllPairs, InvariantToThreadsBlockSizeAndKernel) {
     o.block_rows = block;
     const AllPairsResult ref = all_pairs(rows, o);
     check_against_references(rows, ref, true, block);
-    for (int threads : {1, 2, 3})
-      for (bool scalar : {false, true}) {
+    for (int threads : {1, 3})
+      for (PairKernel kernel : {PairKernel::Scalar, PairKernel::Avx2, PairKernel::Avx512}) {
         o.n_threads = threads;
-        o.scalar_kernel = scalar;
+        o.kernel = kernel;
         expect_identical(ref, all_pairs(rows, o),
-                         "threads " + std::to_string(threads) + " block " + std::to_string(block) +
-                             (scalar ? " scalar" : " vector"));
+                         "threads " + std::to_string(threads) + " block " + std::to_string(block) + " kernel " +
+                             pair_kernel_name(resolve_pair_kernel(kernel)));
       }
     EXPECT_EQ(ref.negative, first.negative);
     EXPECT_NEAR(ref.median, first.median, 1e-6);
@@ -375,9 +375,9 @@ TEST(PairStats, InvariantToTilingAndOrder) {
   for (std::size_t r = 0; r < config.ranges.size(); ++r)
     for (int b = config.ranges[r].bin_lo; b <= config.ranges[r].bin_hi; ++b) flags[static_cast<std::size_t>(b)] |= 1u << r;
 
-  auto run = [&](std::int64_t block, bool reverse, int n_reducers, bool scalar) {
+  auto run = [&](std::int64_t block, bool reverse, int n_reducers, PairKernel kernel) {
     PairStatsConfig cfg = config;
-    cfg.scalar = scalar;
+    cfg.kernel = kernel;
     HoldBudget budget(1 << 20);
     std::vector<std::unique_ptr<PairStats>> parts;
     for (int k = 0; k < n_reducers; ++k) parts.push_back(std::make_unique<PairStats>(cfg, flags, budget));
@@ -431,15 +431,16 @@ TEST(PairStats, InvariantToTilingAndOrder) {
                            out.min.j, out.max.value, out.max.i, out.max.j, out.histogram, out.row_negative,
                            out.row_sum_fixed, out.edge_below, out.sub_histogram, held);
   };
-  const auto ref = run(n, false, 1, true);
+  const auto ref = run(n, false, 1, PairKernel::Scalar);
   EXPECT_EQ(std::get<0>(ref), static_cast<std::uint64_t>(n * (n - 1) / 2));
   EXPECT_FALSE(std::get<16>(ref).empty());
   for (std::int64_t block : {1, 5, 16, 64, 100})
     for (bool reverse : {false, true})
       for (int reducers : {1, 3})
-        for (bool scalar : {false, true})
-          EXPECT_TRUE(run(block, reverse, reducers, scalar) == ref)
-              << "block " << block << " reverse " << reverse << " reducers " << reducers << " scalar " << scalar;
+        for (PairKernel kernel : {PairKernel::Scalar, PairKernel::Avx2, PairKernel::Avx512})
+          EXPECT_TRUE(run(block, reverse, reducers, kernel) == ref)
+              << "block " << block << " reverse " << reverse << " reducers " << reducers << " kernel "
+              << pair_kernel_name(resolve_pair_kernel(kernel));
 }
 
 // The three ways to the exact quantiles agree: hold everything, pilot windows, refinement
