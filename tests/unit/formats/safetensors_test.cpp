@@ -506,3 +506,28 @@ TEST(SafetensorsRealData, NineDtypesHoldMinusThreeToTwo) {
 
 }  // namespace
 }  // namespace embstat
+
+namespace embstat {
+namespace {
+
+// Qwen3's real tokenizer beside a synthetic 151,936-row embedding: 151,669 tokens, 267 padding rows.
+TEST(SafetensorsRealData, Qwen3TokenizerLeavesPaddingRows) {
+  const std::string tokenizer = std::string(EMBSTAT_SHARED_DATA) + "/tokenizers/qwen3/tokenizer.json";
+  if (!std::filesystem::exists(tokenizer)) GTEST_SKIP() << "no " << tokenizer << " (shared test data absent)";
+  fixtures::TempDir dir("st-qwen3");
+  constexpr std::int64_t kRows = 151936, kDim = 2;
+  std::vector<float> values(static_cast<std::size_t>(kRows * kDim), 0.5f);
+  SafetensorsBuilder b;
+  b.add_bf16_matrix("model.embed_tokens.weight", kRows, kDim, values);
+  fixtures::write_file(dir / "model.safetensors", b.build());
+  fixtures::write_text(dir / "config.json", R"({"vocab_size": 151936, "hidden_size": 2, "tie_word_embeddings": true})");
+  std::filesystem::create_symlink(tokenizer, dir / "tokenizer.json");
+  const Model m = open_safetensors_folder(dir.path(), {}).value();
+  EXPECT_EQ(m.vocab.size(), 151669u);
+  EXPECT_EQ(m.padding_rows(), 267);
+  EXPECT_EQ(m.vocab.utf8(0), "!");
+  EXPECT_TRUE(m.tied);
+}
+
+}  // namespace
+}  // namespace embstat
