@@ -191,7 +191,6 @@ Model open_llama2c(const std::string& path, const OpenOptions& options) {
   model.files.push_back(path);
   model.config.vocab_size = h.vocab_size;
   model.config.hidden_size = h.dim;
-  model.config.tie_word_embeddings = h.shared_classifier;
   model.config.architecture = fmt::format("llama2.c v{}", h.version);
 
   // Names as in Meta's checkpoints, which export.py reads.

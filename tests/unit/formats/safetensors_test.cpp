@@ -504,12 +504,6 @@ TEST(SafetensorsRealData, NineDtypesHoldMinusThreeToTwo) {
   EXPECT_EQ(h.metadata.at("test"), "a");
 }
 
-}  // namespace
-}  // namespace embstat
-
-namespace embstat {
-namespace {
-
 // Qwen3's real tokenizer beside a synthetic 151,936-row embedding: 151,669 tokens, 267 padding rows.
 TEST(SafetensorsRealData, Qwen3TokenizerLeavesPaddingRows) {
   const std::string tokenizer = std::string(EMBSTAT_SHARED_DATA) + "/tokenizers/qwen3/tokenizer.json";
