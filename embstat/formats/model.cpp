@@ -180,6 +180,8 @@ Model open_model(const std::string& spec, const OpenOptions& options) {
     model = open_folder(path, options);
     if (hub_id) model.name = *hub_id;
   } else {
+    // A FIFO or a device would block or never end: only regular files are read.
+    if (!is_regular_file(path)) throw_io(path, "is not a regular file");
     model = open_file(path, options);
     // model.safetensors says nothing: name a snapshot's single file after its repo.
     if (model.format == "safetensors")

@@ -3,6 +3,7 @@
 #include "embstat/formats/model.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -109,6 +110,14 @@ TEST(OpenModel, MissingPaths) {
   EXPECT_EQ(e.path(), "/no/such/model.gguf");
   EXPECT_TRUE(contains(e.message(), "no such file"));
   expect_error([] { open_model("", {}); }, ErrorKind::Usage);
+}
+
+TEST(OpenModel, SpecialFilesAreRefusedWithoutBlocking) {
+  TempDir dir("model-fifo");
+  ASSERT_EQ(::mkfifo((dir / "pipe.safetensors").c_str(), 0600), 0);
+  auto e = expect_error([&] { open_model(dir / "pipe.safetensors", {}); }, ErrorKind::Io);
+  EXPECT_TRUE(contains(e.message(), "not a regular file"));
+  expect_error([] { open_model("/dev/zero", {}); }, ErrorKind::Io);
 }
 
 }  // namespace
