@@ -56,31 +56,41 @@ RowSet make_row_set(Matrix raw, const RowFilter& filter) {
   std::vector<bool> dup;
   if (filter.dedup) dup = find_duplicate_rows(raw);
 
-  // Compact kept rows to the front, normalising as we go. Row i moves to position <= i, so the
-  // copy never overwrites a row still to be read.
+  // Decide which rows stay (serial, cheap), then normalise.
   std::int64_t kept = 0;
+  std::int64_t first_dropped = n;  // rows before it keep their position
   for (std::int64_t i = 0; i < n; ++i) {
     const double nr = norm[static_cast<std::size_t>(i)];
-    if (filter.n_tokens >= 0 && i >= filter.n_tokens && !filter.include_padding) {
-      set.padding_rows.push_back(i);
+    std::vector<std::int64_t>* dropped = nullptr;
+    if (filter.n_tokens >= 0 && i >= filter.n_tokens && !filter.include_padding)
+      dropped = &set.padding_rows;
+    else if (!(nr > 0) || !std::isfinite(nr))
+      dropped = &set.zero_rows;
+    else if (filter.dedup && dup[static_cast<std::size_t>(i)])
+      dropped = &set.merged_rows;
+    if (dropped) {
+      dropped->push_back(i);
+      first_dropped = std::min(first_dropped, i);
       continue;
     }
-    if (!(nr > 0) || !std::isfinite(nr)) {
-      set.zero_rows.push_back(i);
-      continue;
-    }
-    if (filter.dedup && dup[static_cast<std::size_t>(i)]) {
-      set.merged_rows.push_back(i);
-      continue;
-    }
-    const float* src = raw.row(i);
-    float* dst = raw.row(kept);
-    const double inv = 1.0 / nr;
-    for (std::int64_t k = 0; k < d; ++k) dst[k] = static_cast<float>(src[k] * inv);
     set.ids.push_back(i);
     set.norms.push_back(static_cast<float>(nr));
     ++kept;
   }
+  auto normalise_into = [&](std::int64_t pos) {
+    const std::int64_t i = set.ids[static_cast<std::size_t>(pos)];
+    const float* src = raw.row(i);
+    float* dst = raw.row(pos);
+    const double inv = 1.0 / norm[static_cast<std::size_t>(i)];
+    for (std::int64_t k = 0; k < d; ++k) dst[k] = static_cast<float>(src[k] * inv);
+  };
+  // Kept rows before the first dropped one stay in place: normalise them in parallel. Later rows
+  // move to a position <= their own, in increasing order, so a serial pass never overwrites a
+  // row still to be read. Padding sits at the end and zero rows are rare: the serial part is small.
+  const std::int64_t in_place = std::min(first_dropped, kept);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t pos = 0; pos < in_place; ++pos) normalise_into(pos);
+  for (std::int64_t pos = in_place; pos < kept; ++pos) normalise_into(pos);
   raw.truncate_rows(kept);
   set.unit = std::move(raw);
   return set;
