@@ -18,6 +18,7 @@
 #include "embstat/formats/npy.hpp"
 #include "embstat/formats/safetensors.hpp"
 #include "embstat/formats/support.hpp"
+#include "embstat/vocab/loaders.hpp"
 
 namespace embstat {
 
@@ -70,6 +71,20 @@ bool looks_like_safetensors(const std::vector<std::uint8_t>& bytes) {
   return n >= 2 && n <= kSafetensorsMaxHeaderBytes;
 }
 
+// A bare tokenizer.json names rows but holds none: fine for `vocab`, an error for the analyses.
+Model open_tokenizer_json(const std::string& path, const OpenOptions& options) {
+  if (options.require_matrix)
+    throw Error(ErrorKind::Usage, path,
+                "a tokenizer file has no embedding matrix; give the model file or folder (embstat vocab reads it)");
+  Model model;
+  model.spec = path;
+  model.name = fs::path(path).filename().string();
+  model.format = "tokenizer.json";
+  model.files.push_back(path);
+  model.vocab = load_tokenizer_json(path);
+  return model;
+}
+
 Model open_file(const std::string& path, const OpenOptions& options) {
   const auto head = read_prefix(path, 16);
   const std::string ext = lower_extension(path);
@@ -83,6 +98,7 @@ Model open_file(const std::string& path, const OpenOptions& options) {
     std::memcpy(&magic, head.data(), 4);
     if (magic == kLlama2cMagic) return open_llama2c(path, options);
   }
+  if (ext == ".json" && !head.empty() && head[0] == '{') return open_tokenizer_json(path, options);
   if (ext == ".safetensors" || looks_like_safetensors(head)) return open_safetensors_file(path, options);
   if (ext == ".gguf") return open_gguf(path, options);  // reports the bad magic
   if (ext == ".npy") return open_npy(path, options);

@@ -106,3 +106,14 @@ if(EXISTS ${_gpt2_vocab})
   set_tests_properties(e2e.vocab.vocab_only_gguf PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
     "^    0  \"!\"\n50256  \"<\\\\|endoftext\\\\|>\"\n$")
 endif()
+
+# A bare tokenizer.json: `vocab` reads it, the analyses say it holds no matrix.
+if(EXISTS ${EMBSTAT_SHARED_DATA}/tokenizers/qwen3/tokenizer.json)
+  add_test(NAME e2e.vocab.bare_tokenizer_json
+           COMMAND ${EMBSTAT_EXE} vocab ${EMBSTAT_SHARED_DATA}/tokenizers/qwen3/tokenizer.json --ids 0,151643)
+  set_tests_properties(e2e.vocab.bare_tokenizer_json PROPERTIES
+                       PASS_REGULAR_EXPRESSION "0  \"!\".*151643  \"<\\|endoftext\\|>\"")
+  add_test(NAME e2e.sample.tokenizer_json_has_no_matrix
+           COMMAND ${EMBSTAT_EXE} sample ${EMBSTAT_SHARED_DATA}/tokenizers/qwen3/tokenizer.json)
+  set_tests_properties(e2e.sample.tokenizer_json_has_no_matrix PROPERTIES WILL_FAIL TRUE)
+endif()
