@@ -11,6 +11,7 @@
 // for bit on fixed cosines; all_pairs across block sizes agrees to float rounding.
 #include <cblas.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -356,6 +357,21 @@ TEST(AllPairs, InvariantToThreadsBlockSizeAndKernel) {
     EXPECT_NEAR(ref.median, first.median, 1e-6);
     EXPECT_NEAR(ref.mean, first.mean, 1e-9);
   }
+}
+
+// The default thread count follows OpenMP (omp_set_num_threads), with the same results.
+TEST(AllPairs, OmpThreadCountDoesNotChangeResults) {
+  RowSet rows = rows_of(random_matrix(700, 24, 13, 0.2f));
+  AllPairsOptions o;
+  o.per_row = true;
+  o.block_rows = 128;
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const AllPairsResult one = all_pairs(rows, o);
+  omp_set_num_threads(2);
+  const AllPairsResult two = all_pairs(rows, o);
+  omp_set_num_threads(saved);
+  expect_identical(one, two, "omp_set_num_threads 1 vs 2");
 }
 
 // The reducer alone, on fixed cosines: any tiling, any tile order, any split over reducers
