@@ -37,7 +37,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 // CPU seconds used by the process so far (all threads): the machine may be shared, so rates are
 // also given per CPU second (FLOP / CPU s x threads), which other jobs disturb far less.
 double cpu_now() {
@@ -159,17 +161,26 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--rows") rows = std::atoll(next());
-    else if (a == "--dim") dim = std::atoll(next());
-    else if (a == "--blocks") blocks = parse_list(next());
-    else if (a == "--threads") threads = std::atoi(next());
-    else if (a == "--write-npy") npy = next();
-    else if (a == "--no-quantiles") quantiles = false;
-    else if (a == "--skip-peak") peak = false;
-    else if (a == "--reps") reps = std::max(1, std::atoi(next()));
+    if (a == "--rows")
+      rows = std::atoll(next());
+    else if (a == "--dim")
+      dim = std::atoll(next());
+    else if (a == "--blocks")
+      blocks = parse_list(next());
+    else if (a == "--threads")
+      threads = std::atoi(next());
+    else if (a == "--write-npy")
+      npy = next();
+    else if (a == "--no-quantiles")
+      quantiles = false;
+    else if (a == "--skip-peak")
+      peak = false;
+    else if (a == "--reps")
+      reps = std::max(1, std::atoi(next()));
     else {
-      std::fprintf(stderr, "usage: allpairs_bench [--rows N] [--dim D] [--blocks B,B] [--threads T] [--write-npy PATH] "
-                           "[--no-quantiles] [--skip-peak] [--reps R]\n");
+      std::fprintf(stderr,
+                   "usage: allpairs_bench [--rows N] [--dim D] [--blocks B,B] [--threads T] [--write-npy PATH] "
+                   "[--no-quantiles] [--skip-peak] [--reps R]\n");
       return 2;
     }
   }
@@ -265,11 +276,12 @@ int main(int argc, char** argv) {
     const char* name;
     double rows, dim;
   };
-  for (const Shape& s : {Shape{"262,208 x 5,376 (gemma-3)", 262208, 5376}, Shape{"201,088 x 2,880 (gpt-oss)", 201088, 2880},
-                         Shape{"151,936 x 1,024 (Qwen3-0.6B)", 151936, 1024}}) {
+  for (const Shape& s :
+       {Shape{"262,208 x 5,376 (gemma-3)", 262208, 5376}, Shape{"201,088 x 2,880 (gpt-oss)", 201088, 2880},
+        Shape{"151,936 x 1,024 (Qwen3-0.6B)", 151936, 1024}}) {
     const double flops = s.rows * (s.rows - 1) * s.dim;
-    std::printf("projected %-30s %8.0f s at %.1f GFLOP/s (wall rate), %8.0f s at %.1f GFLOP/s (per-CPU rate)\n",
-                s.name, flops / best_rate / 1e9, best_rate, flops / best_cpu_rate / 1e9, best_cpu_rate);
+    std::printf("projected %-30s %8.0f s at %.1f GFLOP/s (wall rate), %8.0f s at %.1f GFLOP/s (per-CPU rate)\n", s.name,
+                flops / best_rate / 1e9, best_rate, flops / best_cpu_rate / 1e9, best_cpu_rate);
   }
   return 0;
 }

@@ -7,17 +7,18 @@
 // vocabulary of byte, Latin, CJK, digit and special tokens. Prints each stage's time, the BLAS
 // rate of the O(n d^2) stages, peak RSS, and the time projected for the study's largest shape
 // (262,208 x 5,376) from the measured one: O(n d) stages scale by n d, the two BLAS-3 passes by
-// n d^2, the eigen-decompositions by d^3 (from CPU time / threads, robust to a busy machine). Default shapes: 151,936 x 1,024 and 151,936 x 2,560.
+// n d^2, the eigen-decompositions by d^3 (from CPU time / threads, robust to a busy machine). Default shapes: 151,936 x
+// 1,024 and 151,936 x 2,560.
 #include <sys/resource.h>
 
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
-#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,12 +42,18 @@ embstat::Vocabulary synthetic_vocab(std::int64_t n) {
   v.kind = "byte-bpe";
   for (std::int64_t i = 0; i < n; ++i) {
     embstat::Token t;
-    if (i < 256) t = {"b", std::string(1, static_cast<char>(i)), embstat::TokenType::Normal};
-    else if (i % 97 == 0) t = {"<s>", "", embstat::TokenType::Control};
-    else if (i % 11 == 0) t = {"c", "\xe4\xb8\xad\xe6\x96\x87", embstat::TokenType::Normal};
-    else if (i % 13 == 0) t = {"d", " " + std::to_string(i), embstat::TokenType::Normal};
-    else if (i % 2 == 0) t = {"w", " word", embstat::TokenType::Normal};
-    else t = {"w", "ing", embstat::TokenType::Normal};
+    if (i < 256)
+      t = {"b", std::string(1, static_cast<char>(i)), embstat::TokenType::Normal};
+    else if (i % 97 == 0)
+      t = {"<s>", "", embstat::TokenType::Control};
+    else if (i % 11 == 0)
+      t = {"c", "\xe4\xb8\xad\xe6\x96\x87", embstat::TokenType::Normal};
+    else if (i % 13 == 0)
+      t = {"d", " " + std::to_string(i), embstat::TokenType::Normal};
+    else if (i % 2 == 0)
+      t = {"w", " word", embstat::TokenType::Normal};
+    else
+      t = {"w", "ing", embstat::TokenType::Normal};
     v.push_back(std::move(t));
   }
   return v;
@@ -64,9 +71,12 @@ int main(int argc, char** argv) {
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     std::int64_t n = 0, d = 0;
-    if (arg == "--threads" && a + 1 < argc) omp_set_num_threads(std::atoi(argv[++a]));
-    else if (arg == "--no-iw") iw = false;
-    else if (parse_shape(arg, n, d)) shapes.emplace_back(n, d);
+    if (arg == "--threads" && a + 1 < argc)
+      omp_set_num_threads(std::atoi(argv[++a]));
+    else if (arg == "--no-iw")
+      iw = false;
+    else if (parse_shape(arg, n, d))
+      shapes.emplace_back(n, d);
     else {
       std::fprintf(stderr, "usage: geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw]\n");
       return 2;

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
     t = Clock::now();
     c = std::clock();
     const auto s = embstat::sample_cosines(set, targets);
-    std::printf("sample_cosines        %7.3f s wall %7.3f s cpu (fraction %.4f)\n", seconds(t), cpu(c), s.fraction_non_negative);
+    std::printf("sample_cosines        %7.3f s wall %7.3f s cpu (fraction %.4f)\n", seconds(t), cpu(c),
+                s.fraction_non_negative);
   }
   t = Clock::now();
   c = std::clock();

@@ -89,10 +89,11 @@ void run(const std::string& label, const std::string& json, int repeat) {
     const auto doc = nlohmann::json::parse(json);
     n_peer = doc.at("model").at("vocab").size();
   });
-  std::printf("%-26s %5.1f MB %7zu tokens | embstat (simdjson): %6.1f ms wall %6.1f ms cpu"
-              " | nlohmann_json DOM parse only: %6.1f ms wall %6.1f ms cpu (%zu vocab entries)\n",
-              label.c_str(), static_cast<double>(json.size()) / 1e6, n_tokens, ours.wall_ms, ours.cpu_ms,
-              peer.wall_ms, peer.cpu_ms, n_peer);
+  std::printf(
+      "%-26s %5.1f MB %7zu tokens | embstat (simdjson): %6.1f ms wall %6.1f ms cpu"
+      " | nlohmann_json DOM parse only: %6.1f ms wall %6.1f ms cpu (%zu vocab entries)\n",
+      label.c_str(), static_cast<double>(json.size()) / 1e6, n_tokens, ours.wall_ms, ours.cpu_ms, peer.wall_ms,
+      peer.cpu_ms, n_peer);
 }
 
 }  // namespace
@@ -102,9 +103,12 @@ int main(int argc, char** argv) {
   int repeat = 3;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--mb") && i + 1 < argc) mb = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
-    else files.emplace_back(argv[i]);
+    if (!std::strcmp(argv[i], "--mb") && i + 1 < argc)
+      mb = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc)
+      repeat = std::max(1, std::atoi(argv[++i]));
+    else
+      files.emplace_back(argv[i]);
   }
   if (files.empty()) {
     const std::string qwen3 =

@@ -13,8 +13,7 @@ namespace embstat::cli {
 
 void add_model_options(CLI::App* sub, ModelArgs& args, bool many) {
   if (many)
-    sub->add_option("MODEL", args.models,
-                    "Model files, folders or hub ids in the local Hugging Face cache")
+    sub->add_option("MODEL", args.models, "Model files, folders or hub ids in the local Hugging Face cache")
         ->required();
   else
     sub->add_option("MODEL", args.models, "A model file, folder or hub id in the local Hugging Face cache")
@@ -104,7 +103,9 @@ namespace {
 int g_threads = 0;
 }
 
-int thread_count() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+int thread_count() {
+  return g_threads > 0 ? g_threads : omp_get_max_threads();
+}
 void set_thread_count(int n) {
   g_threads = n;
   if (n > 0) omp_set_num_threads(n);

@@ -16,9 +16,9 @@ namespace embstat::cli {
 
 struct ModelArgs {
   std::vector<std::string> models;
-  std::string tensor;              // --tensor
-  std::string matrix = "input";    // --matrix input|output
-  bool include_padding = false;    // --include-padding
+  std::string tensor;            // --tensor
+  std::string matrix = "input";  // --matrix input|output
+  bool include_padding = false;  // --include-padding
 };
 
 // Adds MODEL (one, or several when `many`) and --tensor, --matrix, --include-padding.

@@ -20,11 +20,15 @@ std::string format_seconds(double s) {
 }
 }  // namespace
 
-void ProgressBar::set_enabled(bool enabled) { g_enabled = enabled && ::isatty(STDERR_FILENO) != 0; }
+void ProgressBar::set_enabled(bool enabled) {
+  g_enabled = enabled && ::isatty(STDERR_FILENO) != 0;
+}
 
 ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), start_(Clock::now()), last_draw_(start_) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
 void ProgressBar::update(double fraction) {
   if (!g_enabled || finished_) return;

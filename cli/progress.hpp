@@ -20,7 +20,9 @@ class ProgressBar {
 
   void update(double fraction);
   void finish();  // clears the line
-  ProgressFn callback() { return [this](double f) { update(f); }; }
+  ProgressFn callback() {
+    return [this](double f) { update(f); };
+  }
 
   // Globally off (--quiet, or stderr not a terminal).
   static void set_enabled(bool enabled);

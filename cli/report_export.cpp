@@ -112,7 +112,8 @@ std::string run_capture(const std::vector<std::string>& argv, const std::string&
   bool timed_out = false;
   char buffer[65536];
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -134,8 +135,7 @@ std::string run_capture(const std::vector<std::string>& argv, const std::string&
   if (!timed_out) kill(-pid, SIGKILL);  // helpers left behind by the browser, if any
   if (timed_out)
     throw_io(argv[0], fmt::format("Chromium did not finish exporting the charts within {} s", kChromiumTimeoutSeconds));
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && out.empty())
-    throw_io(argv[0], "cannot run Chromium");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && out.empty()) throw_io(argv[0], "cannot run Chromium");
   return out;
 }
 
@@ -169,9 +169,10 @@ std::string find_chromium() {
 std::vector<std::string> export_report_images(const std::string& html_path, const std::string& dir) {
   const std::string chromium = find_chromium();
   if (chromium.empty())
-    throw_unsupported("", "--png needs Chromium to render the charts (Debian: apt-get install chromium; or set "
-                          "EMBSTAT_CHROMIUM to a Chromium/Chrome executable). Without it, open the report and use each "
-                          "chart's ... menu: Save as PNG / SVG");
+    throw_unsupported("",
+                      "--png needs Chromium to render the charts (Debian: apt-get install chromium; or set "
+                      "EMBSTAT_CHROMIUM to a Chromium/Chrome executable). Without it, open the report and use each "
+                      "chart's ... menu: Save as PNG / SVG");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw_io(dir, fmt::format("cannot create the folder: {}", ec.message()));
@@ -183,12 +184,12 @@ std::vector<std::string> export_report_images(const std::string& html_path, cons
   const std::string url = "file://" + fs::absolute(html_path).string() + "#export";
   std::string dom;
   try {
-    dom = run_capture({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                       "--disable-quic", "--disable-extensions", "--hide-scrollbars", "--window-size=1200,1000",
-                       std::string("--user-data-dir=") + profile,
-                       fmt::format("--virtual-time-budget={}", kVirtualTimeBudgetMs), "--dump-dom", url},
-                      stderr_path);
+    dom = run_capture(
+        {chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions", "--hide-scrollbars",
+         "--window-size=1200,1000", std::string("--user-data-dir=") + profile,
+         fmt::format("--virtual-time-budget={}", kVirtualTimeBudgetMs), "--dump-dom", url},
+        stderr_path);
   } catch (...) {
     fs::remove_all(profile, ec);
     throw;

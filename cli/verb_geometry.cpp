@@ -104,8 +104,10 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
         if (other_rows->dim() == rows.dim())
           out.input_output = paired_row_cosines(rows, *other_rows);
         else
-          std::fprintf(stderr, "embstat: %s: input and output matrices differ in dimension (%lld vs %lld): no "
-                       "per-token comparison\n", model.name.c_str(), static_cast<long long>(rows.dim()),
+          std::fprintf(stderr,
+                       "embstat: %s: input and output matrices differ in dimension (%lld vs %lld): no "
+                       "per-token comparison\n",
+                       model.name.c_str(), static_cast<long long>(rows.dim()),
                        static_cast<long long>(other_rows->dim()));
       }
     }  // the first matrix is freed before the second is analysed
@@ -121,9 +123,13 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
 
 // ---- Text and Markdown --------------------------------------------------------------------
 
-std::string pct(double fraction, int decimals = 1) { return fixed(100.0 * fraction, decimals) + " %"; }
+std::string pct(double fraction, int decimals = 1) {
+  return fixed(100.0 * fraction, decimals) + " %";
+}
 
-std::string num(double v) { return general(v, 4); }
+std::string num(double v) {
+  return general(v, 4);
+}
 
 std::string text_of(const Vocabulary& vocab, std::int64_t id) {
   if (vocab.empty()) return "";
@@ -141,8 +147,10 @@ class Printer {
   Printer(std::ostream& out, bool markdown) : out_(out), md_(markdown) {}
 
   void heading(const std::string& title, int level) {
-    if (md_) out_ << std::string(static_cast<std::size_t>(level + 1), '#') << ' ' << title << "\n\n";
-    else out_ << (level == 1 ? "== " : "") << title << (level == 1 ? " ==" : "") << "\n";
+    if (md_)
+      out_ << std::string(static_cast<std::size_t>(level + 1), '#') << ' ' << title << "\n\n";
+    else
+      out_ << (level == 1 ? "== " : "") << title << (level == 1 ? " ==" : "") << "\n";
   }
   void line(const std::string& s) { out_ << (md_ ? "" : "  ") << s << (md_ ? "\n\n" : "\n"); }
   void table(const Table& t) {
@@ -203,8 +211,8 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
   {
     Table t({{"rows", Align::Left}, {"cos ≥ 0"}, {exact ? "sampled" : "± std"}, {"mean cos"}});
     auto add = [&](const std::string& label, const PairFraction& f) {
-      t.add_row({label, fraction_cell(f),
-                 exact ? fixed(f.sampled, 4) : (f.targets ? fixed(f.sampled_std, 4) : "-"), fixed(f.mean_cosine, 4)});
+      t.add_row({label, fraction_cell(f), exact ? fixed(f.sampled, 4) : (f.targets ? fixed(f.sampled_std, 4) : "-"),
+                 fixed(f.mean_cosine, 4)});
     };
     add("as stored", r.original);
     add("centred (x − mean)", r.centered);
@@ -216,9 +224,10 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
     auto value = [](const PairFraction& f) { return f.exact ? *f.exact : f.sampled; };
     const double before = value(r.original), after = value(r.centered);
     if (before - 0.5 > 0.01)
-      line(fmt::format("→ centring takes cos ≥ 0 from {} to {}: the shared offset accounts for {} of the excess over "
-                       "50 %",
-                       pct(before), pct(after), pct((before - after) / (before - 0.5), 0)));
+      line(
+          fmt::format("→ centring takes cos ≥ 0 from {} to {}: the shared offset accounts for {} of the excess over "
+                      "50 %",
+                      pct(before), pct(after), pct((before - after) / (before - 0.5), 0)));
     else
       line(fmt::format("→ cos ≥ 0 is {} as stored, {} centred: no excess positivity to explain", pct(before),
                        pct(after)));
@@ -262,7 +271,8 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
     bool class_exact = true;
     std::int64_t partners = 0;
     for (const auto& s : r.classes)
-      if (s.count) class_exact = class_exact && s.fraction_negative_exact, partners = std::max(partners, s.sampled_partners);
+      if (s.count)
+        class_exact = class_exact && s.fraction_negative_exact, partners = std::max(partners, s.sampled_partners);
     heading("Token classes", 2);
     line(class_exact ? "fraction negative: exact, over every pair (row of the class, any other row)"
                      : fmt::format("fraction negative: sampled, up to {} rows per class against {} random rows "
@@ -306,10 +316,10 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
     if (!r.zero_rows.empty()) zero += r.zero_rows.size() > 10 ? ", ...)" : ")";
     line(zero);
     const Duplicates& d = r.duplicates;
-    line(fmt::format("bit-identical rows ({}): {} groups covering {} rows; --dedup would merge {}; {} of all pairs "
-                     "are two copies of one vector",
-                     d.by_source_bytes ? "stored bytes" : "f32 rows", d.groups, d.rows, d.redundant,
-                     pct(d.pair_fraction, 4)));
+    line(fmt::format(
+        "bit-identical rows ({}): {} groups covering {} rows; --dedup would merge {}; {} of all pairs "
+        "are two copies of one vector",
+        d.by_source_bytes ? "stored bytes" : "f32 rows", d.groups, d.rows, d.redundant, pct(d.pair_fraction, 4)));
     for (const auto& g : d.largest) {
       std::string ids;
       for (std::size_t i = 0; i < g.ids.size() && i < 8; ++i)
@@ -317,10 +327,11 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
       bullet(fmt::format("{} rows: {}{}", g.ids.size(), ids, g.ids.size() > 8 ? ", ..." : ""));
     }
     if (md_ && !d.largest.empty()) out_ << "\n";
-    line(fmt::format("below the {} percentile: norm < {} ({} rows), distance to the mean < {} ({} rows) — "
-                     "under-trained-token indicators (Land & Bartolo 2024)",
-                     general(r.outlier_percentile, 3), num(r.norm_threshold), r.low_norm_rows,
-                     num(r.distance_threshold), r.low_distance_rows));
+    line(
+        fmt::format("below the {} percentile: norm < {} ({} rows), distance to the mean < {} ({} rows) — "
+                    "under-trained-token indicators (Land & Bartolo 2024)",
+                    general(r.outlier_percentile, 3), num(r.norm_threshold), r.low_norm_rows, num(r.distance_threshold),
+                    r.low_distance_rows));
     Table t({{"id"}, {"text", Align::Left}, {"norm"}, {"pct"}, {"‖x − mean‖"}, {"pct"}, {"why", Align::Left}});
     for (const auto& o : r.outliers)
       t.add_row({std::to_string(o.id), text_of(vocab, o.id), num(o.norm), fixed(o.norm_percentile, 2),
@@ -348,11 +359,28 @@ void Printer::input_output(const PairedCosines& p, const Vocabulary& vocab) {
 // ---- CSV and JSON -------------------------------------------------------------------------
 
 void print_csv(const std::vector<ModelReport>& models, std::ostream& out) {
-  Table t({{"model", Align::Left}, {"matrix", Align::Left}, {"rows"}, {"dim"}, {"mean_norm_ratio"}, {"mean_cosine"},
-           {"fraction_method", Align::Left}, {"fraction_non_negative"}, {"fraction_non_negative_centered"},
-           {"fraction_non_negative_all_but_top"}, {"fraction_non_negative_all_but_top_raw"}, {"removed_components"},
-           {"explained_variance_1"}, {"explained_variance_top"}, {"isoscore"}, {"isotropy_iw"}, {"log_isotropy_iw"},
-           {"rogue_dim_1"}, {"rogue_share_1"}, {"rogue_share"}, {"duplicate_groups"}, {"duplicate_rows"},
+  Table t({{"model", Align::Left},
+           {"matrix", Align::Left},
+           {"rows"},
+           {"dim"},
+           {"mean_norm_ratio"},
+           {"mean_cosine"},
+           {"fraction_method", Align::Left},
+           {"fraction_non_negative"},
+           {"fraction_non_negative_centered"},
+           {"fraction_non_negative_all_but_top"},
+           {"fraction_non_negative_all_but_top_raw"},
+           {"removed_components"},
+           {"explained_variance_1"},
+           {"explained_variance_top"},
+           {"isoscore"},
+           {"isotropy_iw"},
+           {"log_isotropy_iw"},
+           {"rogue_dim_1"},
+           {"rogue_share_1"},
+           {"rogue_share"},
+           {"duplicate_groups"},
+           {"duplicate_rows"},
            {"zero_rows"}});
   auto g = [](double v) { return general(v, 8); };
   auto frac = [&](const PairFraction& f) { return g(f.exact ? *f.exact : f.sampled); };
@@ -361,14 +389,28 @@ void print_csv(const std::vector<ModelReport>& models, std::ostream& out) {
       const GeometryReport& r = m.report;
       double top = 0;
       for (const double e : r.explained_variance) top += e;
-      t.add_row({mr.model.name, m.matrix, std::to_string(r.rows), std::to_string(r.dim), g(r.mean_norm_ratio),
-                 g(r.mean_cosine), r.original.exact ? "exact" : "sampled", frac(r.original), frac(r.centered),
-                 frac(r.all_but_top), frac(r.all_but_top_raw), std::to_string(r.removed),
-                 r.explained_variance.empty() ? "" : g(r.explained_variance[0]), g(top), g(r.isoscore),
-                 r.isotropy_iw ? g(*r.isotropy_iw) : "", r.log_isotropy_iw ? g(*r.log_isotropy_iw) : "",
+      t.add_row({mr.model.name,
+                 m.matrix,
+                 std::to_string(r.rows),
+                 std::to_string(r.dim),
+                 g(r.mean_norm_ratio),
+                 g(r.mean_cosine),
+                 r.original.exact ? "exact" : "sampled",
+                 frac(r.original),
+                 frac(r.centered),
+                 frac(r.all_but_top),
+                 frac(r.all_but_top_raw),
+                 std::to_string(r.removed),
+                 r.explained_variance.empty() ? "" : g(r.explained_variance[0]),
+                 g(top),
+                 g(r.isoscore),
+                 r.isotropy_iw ? g(*r.isotropy_iw) : "",
+                 r.log_isotropy_iw ? g(*r.log_isotropy_iw) : "",
                  r.rogue_dimensions.empty() ? "" : std::to_string(r.rogue_dimensions[0].dim),
-                 r.rogue_dimensions.empty() ? "" : g(r.rogue_dimensions[0].share), g(r.rogue_share),
-                 std::to_string(r.duplicates.groups), std::to_string(r.duplicates.rows),
+                 r.rogue_dimensions.empty() ? "" : g(r.rogue_dimensions[0].share),
+                 g(r.rogue_share),
+                 std::to_string(r.duplicates.groups),
+                 std::to_string(r.duplicates.rows),
                  std::to_string(r.zero_rows.size())});
     }
   t.render_csv(out);
@@ -383,16 +425,17 @@ void print_json(const std::vector<ModelReport>& models, std::ostream& out) {
     for (std::size_t i = 0; i < mr.matrices.size(); ++i) {
       nlohmann::ordered_json g{{"model", mr.model.name}, {"matrix", mr.matrices[i].matrix}, {"tied", mr.model.tied}};
       g.update(geometry_json(mr.matrices[i].report, vocab));
-      if (i == 0) j = std::move(g);
-      else j[mr.matrices[i].matrix == "output" ? "output" : "input"] = std::move(g);
+      if (i == 0)
+        j = std::move(g);
+      else
+        j[mr.matrices[i].matrix == "output" ? "output" : "input"] = std::move(g);
     }
     if (mr.input_output) {
       nlohmann::ordered_json io = distribution_json(mr.input_output->cosines);
       io["lowest"] = nlohmann::ordered_json::array();
       for (std::size_t i = 0; i < mr.input_output->lowest.size(); ++i) {
         const auto id = mr.input_output->lowest[i];
-        io["lowest"].push_back(
-            {{"id", id}, {"text", vocab.utf8(id)}, {"cos", mr.input_output->lowest_cosines[i]}});
+        io["lowest"].push_back({{"id", id}, {"text", vocab.utf8(id)}, {"cos", mr.input_output->lowest_cosines[i]}});
       }
       j["input_output_cosine"] = std::move(io);
     } else {

@@ -78,8 +78,9 @@ void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, 
   if (model.tensor) {
     const auto& t = *model.tensor;
     line("tensor", t.name);
-    line("shape", fmt::format("{} {} × {} dim (stored as {})", with_commas(static_cast<std::uint64_t>(model.matrix.n_rows)),
-                              model.matrix.n_rows == 1 ? "row" : "rows", model.matrix.n_cols, shape_string(t.shape)));
+    line("shape",
+         fmt::format("{} {} × {} dim (stored as {})", with_commas(static_cast<std::uint64_t>(model.matrix.n_rows)),
+                     model.matrix.n_rows == 1 ? "row" : "rows", model.matrix.n_cols, shape_string(t.shape)));
     line("dtype", std::string(dtype_name(t.dtype)));
     line("bytes", fmt::format("{} at offset {}", human_bytes(t.n_bytes), t.file_offset));
     line("tied", tied_text(model));
@@ -93,13 +94,15 @@ void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, 
     line("tokenizer", fmt::format("{}, {} tokens", model.vocab.kind, with_commas(model.vocab.size())));
   if (model.tensor) {
     const std::int64_t pad = model.padding_rows();
-    line("padding rows",
-         pad == 0 ? "0" : fmt::format("{} (ids {}–{} have no token)", with_commas(static_cast<std::uint64_t>(pad)),
-                                      model.vocab.size(), model.matrix.n_rows - 1));
+    line("padding rows", pad == 0
+                             ? "0"
+                             : fmt::format("{} (ids {}–{} have no token)", with_commas(static_cast<std::uint64_t>(pad)),
+                                           model.vocab.size(), model.matrix.n_rows - 1));
     std::string z = with_commas(zero_rows.size());
     if (!zero_rows.empty()) {
       z += " (ids ";
-      for (std::size_t i = 0; i < zero_rows.size() && i < kZeroIdsShown; ++i) z += (i ? ", " : "") + std::to_string(zero_rows[i]);
+      for (std::size_t i = 0; i < zero_rows.size() && i < kZeroIdsShown; ++i)
+        z += (i ? ", " : "") + std::to_string(zero_rows[i]);
       z += zero_rows.size() > kZeroIdsShown ? ", …)" : ")";
     }
     line("zero rows", z);
@@ -160,7 +163,8 @@ void print_json(const Model& model, const std::vector<std::int64_t>& zero_rows, 
 void setup_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* sub = app.add_subcommand(
-      "inspect", "What a MODEL argument resolves to: files, tensor, shape, dtype, tied, tokenizer, padding and zero rows");
+      "inspect",
+      "What a MODEL argument resolves to: files, tensor, shape, dtype, tied, tokenizer, padding and zero rows");
   add_model_options(sub, args->model, false);
   sub->add_option("--tokens", args->n_tokens, "How many of the first tokens to show (default 8)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));

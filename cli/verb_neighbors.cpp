@@ -44,13 +44,16 @@ std::int64_t resolve_token(const Model& model, const NeighborsArgs& args) {
   }
   if (model.vocab.empty()) throw_usage(model.name + " has no vocabulary: give TOKEN as a row id");
   if (auto id = model.vocab.find(t)) return *id;
-  throw_usage("no token of " + model.name + " is spelled '" + t + "' (give the exact piece, its decoded text, or an id)");
+  throw_usage("no token of " + model.name + " is spelled '" + t +
+              "' (give the exact piece, its decoded text, or an id)");
 }
 
 std::string display_of(const Model& model, std::int64_t id) {
   return model.vocab.empty() ? "" : model.vocab.display(id);
 }
-std::string utf8_of(const Model& model, std::int64_t id) { return model.vocab.empty() ? "" : model.vocab.utf8(id); }
+std::string utf8_of(const Model& model, std::int64_t id) {
+  return model.vocab.empty() ? "" : model.vocab.utf8(id);
+}
 
 // The first `width` display columns of `s`, with "…" when cut.
 std::string clip(const std::string& s, std::size_t width) {
@@ -82,11 +85,13 @@ void print_top(const Model& model, const RowSet& rows, std::int64_t id, const st
     if (p != self) all.push_back({rows.ids[static_cast<std::size_t>(p)], cos[static_cast<std::size_t>(p)]});
   const auto k = static_cast<std::ptrdiff_t>(std::min<std::int64_t>(args.top, static_cast<std::int64_t>(all.size())));
   std::vector<Neighbor> similar = all, dissimilar = std::move(all);
-  std::partial_sort(similar.begin(), similar.begin() + k, similar.end(),
-                    [](const Neighbor& a, const Neighbor& b) { return a.cos > b.cos || (a.cos == b.cos && a.id < b.id); });
+  std::partial_sort(similar.begin(), similar.begin() + k, similar.end(), [](const Neighbor& a, const Neighbor& b) {
+    return a.cos > b.cos || (a.cos == b.cos && a.id < b.id);
+  });
   similar.resize(static_cast<std::size_t>(k));
-  std::partial_sort(dissimilar.begin(), dissimilar.begin() + k, dissimilar.end(),
-                    [](const Neighbor& a, const Neighbor& b) { return a.cos < b.cos || (a.cos == b.cos && a.id < b.id); });
+  std::partial_sort(
+      dissimilar.begin(), dissimilar.begin() + k, dissimilar.end(),
+      [](const Neighbor& a, const Neighbor& b) { return a.cos < b.cos || (a.cos == b.cos && a.id < b.id); });
   dissimilar.resize(static_cast<std::size_t>(k));
 
   const OutputFormat format = parse_output_format(args.format);
@@ -97,8 +102,8 @@ void print_top(const Model& model, const RowSet& rows, std::int64_t id, const st
       return a;
     };
     nlohmann::ordered_json doc = {{"token", {{"id", id}, {"text", utf8_of(model, id)}}},
-                          {"most_similar", list(similar)},
-                          {"most_dissimilar", list(dissimilar)}};
+                                  {"most_similar", list(similar)},
+                                  {"most_dissimilar", list(dissimilar)}};
     std::cout << doc.dump() << '\n';  // compact: --negative can list 100k ids
     return;
   }
@@ -163,12 +168,10 @@ void print_negative(const Model& model, const RowSet& rows, std::int64_t id, con
     }
     nlohmann::ordered_json jr = nlohmann::ordered_json::array();
     for (std::size_t r = 0; r < ranges.size(); ++r)
-      jr.push_back({{"first", ranges[r].first}, {"last", ranges[r].last}, {"count", ranges[r].count},
-                    {"text", range_utf8[r]}});
-    nlohmann::ordered_json doc = {{"token", {{"id", id}, {"text", utf8_of(model, id)}}},
-                          {"ids", ids},
-                          {"tokens", tokens},
-                          {"ranges", jr}};
+      jr.push_back(
+          {{"first", ranges[r].first}, {"last", ranges[r].last}, {"count", ranges[r].count}, {"text", range_utf8[r]}});
+    nlohmann::ordered_json doc = {
+        {"token", {{"id", id}, {"text", utf8_of(model, id)}}}, {"ids", ids}, {"tokens", tokens}, {"ranges", jr}};
     std::cout << doc.dump() << '\n';  // compact: --negative can list 100k ids
     return;
   }

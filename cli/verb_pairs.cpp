@@ -77,7 +77,9 @@ PairsRow run_model(const std::string& spec, const PairsArgs& args) {
 }
 
 // Shortest text that reads back as the same double.
-std::string exact(double v) { return fmt::format("{}", v); }
+std::string exact(double v) {
+  return fmt::format("{}", v);
+}
 
 std::string pair_text(std::pair<std::int64_t, std::int64_t> ids, const std::array<std::string, 2>& display) {
   if (display[0].empty() && display[1].empty()) return fmt::format("rows {} and {}", ids.first, ids.second);
@@ -114,8 +116,9 @@ void print_text(const std::vector<PairsRow>& rows, std::ostream& out) {
     for (std::size_t k = 0; k < kQuantileNames.size(); ++k)
       q += fmt::format("{}{} {:.4f}", k ? ", " : "", kQuantileNames[k], s.quantiles[k]);
     out << "  quantiles: " << q << '\n';
-    out << fmt::format("  mean check: (|sum u|^2 - sum |u|^2) / (n (n - 1)) = {:.9f}, all pairs {:.9f} (differ by {:.1e})\n",
-                       s.mean_identity, s.mean, std::abs(s.mean - s.mean_identity));
+    out << fmt::format(
+        "  mean check: (|sum u|^2 - sum |u|^2) / (n (n - 1)) = {:.9f}, all pairs {:.9f} (differ by {:.1e})\n",
+        s.mean_identity, s.mean, std::abs(s.mean - s.mean_identity));
   }
 }
 
@@ -138,11 +141,11 @@ void print_markdown(const std::vector<PairsRow>& rows, std::ostream& out) {
 }
 
 void print_csv(const std::vector<PairsRow>& rows, std::ostream& out) {
-  std::vector<Table::Column> columns = {{"model"},        {"rows"},       {"rows_used"},     {"dim"},
-                                        {"pairs"},        {"non_negative"}, {"negative"},    {"fraction_non_negative"},
-                                        {"uncertain"},    {"min"},        {"min_id_a"},      {"min_id_b"},
-                                        {"max"},          {"max_id_a"},   {"max_id_b"},      {"mean"},
-                                        {"mean_identity"}, {"std"},       {"median"}};
+  std::vector<Table::Column> columns = {{"model"},         {"rows"},         {"rows_used"}, {"dim"},
+                                        {"pairs"},         {"non_negative"}, {"negative"},  {"fraction_non_negative"},
+                                        {"uncertain"},     {"min"},          {"min_id_a"},  {"min_id_b"},
+                                        {"max"},           {"max_id_a"},     {"max_id_b"},  {"mean"},
+                                        {"mean_identity"}, {"std"},          {"median"}};
   for (const char* q : kQuantileNames) columns.push_back({q});
   Table t(columns);
   for (const auto& r : rows) {
@@ -181,26 +184,27 @@ void print_json(const std::vector<PairsRow>& rows, std::ostream& out) {
     auto pair = [](std::pair<std::int64_t, std::int64_t> ids, const std::array<std::string, 2>& utf8) {
       return nlohmann::ordered_json{{"ids", {ids.first, ids.second}}, {"texts", {utf8[0], utf8[1]}}};
     };
-    models.push_back({{"model", r.model},
-                      {"rows", r.rows},
-                      {"dim", r.dim},
-                      {"rows_used", r.rows_used},
-                      {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}},
-                      {"pairs", s.pairs},
-                      {"non_negative", s.non_negative},
-                      {"negative", s.negative},
-                      {"fraction_non_negative", s.fraction_non_negative},
-                      {"min", s.min},
-                      {"max", s.max},
-                      {"min_pair", pair(s.min_pair, r.min_utf8)},
-                      {"max_pair", pair(s.max_pair, r.max_utf8)},
-                      {"mean", s.mean},
-                      {"mean_identity", s.mean_identity},
-                      {"std", s.std},
-                      {"median", s.median},
-                      {"quantiles", quantiles},
-                      {"uncertain", s.uncertain},
-                      {"passes", s.passes}});
+    models.push_back(
+        {{"model", r.model},
+         {"rows", r.rows},
+         {"dim", r.dim},
+         {"rows_used", r.rows_used},
+         {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}},
+         {"pairs", s.pairs},
+         {"non_negative", s.non_negative},
+         {"negative", s.negative},
+         {"fraction_non_negative", s.fraction_non_negative},
+         {"min", s.min},
+         {"max", s.max},
+         {"min_pair", pair(s.min_pair, r.min_utf8)},
+         {"max_pair", pair(s.max_pair, r.max_utf8)},
+         {"mean", s.mean},
+         {"mean_identity", s.mean_identity},
+         {"std", s.std},
+         {"median", s.median},
+         {"quantiles", quantiles},
+         {"uncertain", s.uncertain},
+         {"passes", s.passes}});
   }
   out << nlohmann::ordered_json{{"models", models}}.dump(2) << '\n';
 }
@@ -245,10 +249,18 @@ void setup_pairs(CLI::App& app) {
     for (const auto& spec : args->model.models) rows.push_back(run_model(spec, *args));
     if (histogram.is_open()) write_histogram(histogram, args->histogram, rows);
     switch (format) {
-      case OutputFormat::Text: print_text(rows, std::cout); break;
-      case OutputFormat::Markdown: print_markdown(rows, std::cout); break;
-      case OutputFormat::Csv: print_csv(rows, std::cout); break;
-      case OutputFormat::Json: print_json(rows, std::cout); break;
+      case OutputFormat::Text:
+        print_text(rows, std::cout);
+        break;
+      case OutputFormat::Markdown:
+        print_markdown(rows, std::cout);
+        break;
+      case OutputFormat::Csv:
+        print_csv(rows, std::cout);
+        break;
+      case OutputFormat::Json:
+        print_json(rows, std::cout);
+        break;
     }
   });
 }

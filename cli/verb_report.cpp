@@ -105,8 +105,9 @@ std::string command_line() {
     if (end == std::string::npos) end = raw.size();
     const std::string arg = raw.substr(start, end - start);
     if (!out.empty()) out += ' ';
-    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                             "0123456789_./:=@%+,-") == std::string::npos;
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789_./:=@%+,-") == std::string::npos;
     if (plain) {
       out += arg;
     } else {
@@ -178,7 +179,9 @@ std::vector<json> ranges_json(const Model& model, const RowSet& rows, const std:
     tokens.clear();
     for (; k < ids.size() && ids[k] <= r.last; ++k)
       if (tokens.size() < kRangeTextChars) tokens.push_back(text_of(model, ids[k]));  // enough to cut from
-    out.push_back({{"first", r.first}, {"last", r.last}, {"count", r.count},
+    out.push_back({{"first", r.first},
+                   {"last", r.last},
+                   {"count", r.count},
                    {"text", model.vocab.empty() ? std::string() : run_text(tokens)}});
   }
   return out;
@@ -273,7 +276,8 @@ json classes_json(const GeometryReport& g, const Model& model, const RowSet& row
   return out;
 }
 
-json geometry_report_json(const GeometryReport& g, const Model& model, const RowSet& rows, const AllPairsResult* exact) {
+json geometry_report_json(const GeometryReport& g, const Model& model, const RowSet& rows,
+                          const AllPairsResult* exact) {
   json rogue = json::array();
   for (const auto& r : g.rogue_dimensions) rogue.push_back({{"dim", r.dim}, {"share", r.share}});
   auto finite = [](std::optional<double> v) { return v && std::isfinite(*v) ? json(*v) : json(nullptr); };
@@ -352,19 +356,23 @@ json tokens_json(const Model& model, const RowSet& rows, const AllPairsResult& e
   auto text = [&](std::int64_t id) { return text_of(model, id); };
   json out = bin_token_values(rows.ids, fraction, exact.row_mean, model.matrix.n_rows, kTokenBins, kBinExamples, text);
   if (out["bin_size"].get<std::int64_t>() > 1) {
-    const auto head = static_cast<std::size_t>(std::lower_bound(rows.ids.begin(), rows.ids.end(), kHeadIds) - rows.ids.begin());
+    const auto head =
+        static_cast<std::size_t>(std::lower_bound(rows.ids.begin(), rows.ids.end(), kHeadIds) - rows.ids.begin());
     const std::int64_t head_end = std::min<std::int64_t>(kHeadIds, model.matrix.n_rows);
-    out["head"] = bin_token_values(std::span(rows.ids).first(head), std::span(fraction).first(head),
-                                   std::span(exact.row_mean).first(head), head_end, static_cast<int>(head_end), 1, text);
+    out["head"] =
+        bin_token_values(std::span(rows.ids).first(head), std::span(fraction).first(head),
+                         std::span(exact.row_mean).first(head), head_end, static_cast<int>(head_end), 1, text);
   }
   std::vector<json> ranges = ranges_json(model, rows, prone);
   const std::size_t n_ranges = ranges.size();
   if (ranges.size() > kMaxProneRanges) {
-    std::stable_sort(ranges.begin(), ranges.end(),
-                     [](const json& a, const json& b) { return a["count"].get<std::int64_t>() > b["count"].get<std::int64_t>(); });
+    std::stable_sort(ranges.begin(), ranges.end(), [](const json& a, const json& b) {
+      return a["count"].get<std::int64_t>() > b["count"].get<std::int64_t>();
+    });
     ranges.resize(kMaxProneRanges);
-    std::sort(ranges.begin(), ranges.end(),
-              [](const json& a, const json& b) { return a["first"].get<std::int64_t>() < b["first"].get<std::int64_t>(); });
+    std::sort(ranges.begin(), ranges.end(), [](const json& a, const json& b) {
+      return a["first"].get<std::int64_t>() < b["first"].get<std::int64_t>();
+    });
   }
   out["threshold"] = kNegativeProneFraction;
   out["prone_tokens"] = prone.size();
@@ -390,8 +398,8 @@ json model_json(const std::string& spec, const ReportArgs& args) {
   for (const auto& f : model.files) m["files"].push_back(file_json(f));
   if (model.tensor) {
     const TensorInfo& t = *model.tensor;
-    json tensor = {{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"file", t.file},
-                   {"file_offset", t.file_offset}, {"bytes", t.n_bytes}};
+    json tensor = {{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape},
+                   {"file", t.file}, {"file_offset", t.file_offset}, {"bytes", t.n_bytes}};
     if (model.matrix.data && model.matrix.byte_size() == t.n_bytes)
       tensor["xxh64"] = xxh64_hex(xxh64({model.matrix.data, static_cast<std::size_t>(t.n_bytes)}));
     m["tensor"] = tensor;
@@ -429,16 +437,19 @@ json model_json(const std::string& spec, const ReportArgs& args) {
   sargs.samples = args.samples;
   sargs.seed = args.seed;
   const SampleRow control = sample_baseline(model.matrix.n_rows, model.matrix.n_cols, sargs);
-  json baseline = {{"rows", control.rows_used}, {"dim", control.dim}, {"seed", args.seed},
+  json baseline = {{"rows", control.rows_used},
+                   {"dim", control.dim},
+                   {"seed", args.seed},
                    {"sampled", sampled_json(control.summary)}};
   if (args.exact && control.rows_used <= kExactBaselineMaxRows) {
-    const RowSet random_rows = make_row_set(random_normal_matrix(model.matrix.n_rows, model.matrix.n_cols, args.seed), RowFilter{});
+    const RowSet random_rows =
+        make_row_set(random_normal_matrix(model.matrix.n_rows, model.matrix.n_cols, args.seed), RowFilter{});
     baseline["exact"] = exact_json(run_all_pairs(random_rows, false, control.model), nullptr);
   } else {
     baseline["exact"] = nullptr;
-    baseline["exact_note"] = args.exact ? fmt::format("not run above {} rows: see the dashed density in the chart",
-                                                      kExactBaselineMaxRows)
-                                        : std::string("--no-exact");
+    baseline["exact_note"] =
+        args.exact ? fmt::format("not run above {} rows: see the dashed density in the chart", kExactBaselineMaxRows)
+                   : std::string("--no-exact");
   }
   m["baseline"] = baseline;
   seconds["baseline"] = seconds_since(t);
@@ -497,7 +508,8 @@ void run_report(const ReportArgs& args) {
   }
   data["models"] = std::move(models);
   data["baseline_distributions"] = json::array();
-  for (std::int64_t d : dims) data["baseline_distributions"].push_back(random_cosine_density(d, kBaselineDensityPoints));
+  for (std::int64_t d : dims)
+    data["baseline_distributions"].push_back(random_cosine_density(d, kBaselineDensityPoints));
 
   json library = json::array();
   for (const auto& l : report_assets().library)
@@ -546,9 +558,10 @@ void setup_report(CLI::App& app) {
   sub->add_option("--title", args->title, "Title of the report (default: the model names)");
   sub->add_option("--components", args->components, "Principal components in the explained-variance curve (default 10)")
       ->check(CLI::Range(1, 4096));
-  sub->add_flag("!--no-exact", args->exact,
-                "Skip the exact all-pairs pass (its table, the distributions and the per-token chart): for a quick look "
-                "at very large vocabularies");
+  sub->add_flag(
+      "!--no-exact", args->exact,
+      "Skip the exact all-pairs pass (its table, the distributions and the per-token chart): for a quick look "
+      "at very large vocabularies");
   sub->callback([args] { run_report(*args); });
 }
 

@@ -77,7 +77,9 @@ std::string with_spread(double mean, double std, int decimals) {
 }
 
 // Shortest text that reads back as the same double.
-std::string exact(double v) { return fmt::format("{}", v); }
+std::string exact(double v) {
+  return fmt::format("{}", v);
+}
 
 void print_text(const std::vector<SampleRow>& rows, const SampleArgs& args, std::ostream& out) {
   Table t({{"Model", Align::Left},
@@ -128,19 +130,48 @@ void print_markdown(const std::vector<SampleRow>& rows, std::ostream& out) {
 }
 
 void print_csv(const std::vector<SampleRow>& rows, std::ostream& out) {
-  Table t({{"model"},        {"baseline"},           {"rows"},         {"rows_used"},
-           {"dim"},          {"targets"},            {"min"},          {"min_std"},
-           {"max"},          {"max_std"},            {"mean"},         {"mean_std"},
-           {"median"},       {"median_std"},         {"non_negative"}, {"non_negative_std"},
-           {"negative"},     {"negative_std"},       {"fraction_non_negative"},
+  Table t({{"model"},
+           {"baseline"},
+           {"rows"},
+           {"rows_used"},
+           {"dim"},
+           {"targets"},
+           {"min"},
+           {"min_std"},
+           {"max"},
+           {"max_std"},
+           {"mean"},
+           {"mean_std"},
+           {"median"},
+           {"median_std"},
+           {"non_negative"},
+           {"non_negative_std"},
+           {"negative"},
+           {"negative_std"},
+           {"fraction_non_negative"},
            {"fraction_non_negative_std"}});
   for (const auto& r : rows) {
     const SampleSummary& s = r.summary;
-    t.add_row({r.model, r.baseline ? "true" : "false", std::to_string(r.rows), std::to_string(r.rows_used),
-               std::to_string(r.dim), std::to_string(s.per_target.size()), exact(s.min), exact(s.min_std),
-               exact(s.max), exact(s.max_std), exact(s.mean), exact(s.mean_std), exact(s.median),
-               exact(s.median_std), exact(s.non_negative), exact(s.non_negative_std), exact(s.negative),
-               exact(s.negative_std), exact(s.fraction_non_negative), exact(s.fraction_non_negative_std)});
+    t.add_row({r.model,
+               r.baseline ? "true" : "false",
+               std::to_string(r.rows),
+               std::to_string(r.rows_used),
+               std::to_string(r.dim),
+               std::to_string(s.per_target.size()),
+               exact(s.min),
+               exact(s.min_std),
+               exact(s.max),
+               exact(s.max_std),
+               exact(s.mean),
+               exact(s.mean_std),
+               exact(s.median),
+               exact(s.median_std),
+               exact(s.non_negative),
+               exact(s.non_negative_std),
+               exact(s.negative),
+               exact(s.negative_std),
+               exact(s.fraction_non_negative),
+               exact(s.fraction_non_negative_std)});
   }
   t.render_csv(out);
 }
@@ -163,30 +194,31 @@ void print_json(const std::vector<SampleRow>& rows, const SampleArgs& args, std:
                             {"non_negative", t.non_negative},
                             {"negative", t.negative}});
     }
-    models.push_back({{"model", r.model},
-                      {"rows", r.rows},
-                      {"dim", r.dim},
-                      {"targets", targets},
-                      {"min", s.min},
-                      {"max", s.max},
-                      {"mean", s.mean},
-                      {"median", s.median},
-                      {"non_negative", s.non_negative},
-                      {"negative", s.negative},
-                      {"fraction_non_negative", s.fraction_non_negative},
-                      {"per_target", per_target},
-                      // Beyond the study: spread across targets and which rows took part.
-                      {"std",
-                       {{"min", s.min_std},
-                        {"max", s.max_std},
-                        {"mean", s.mean_std},
-                        {"median", s.median_std},
-                        {"non_negative", s.non_negative_std},
-                        {"negative", s.negative_std},
-                        {"fraction_non_negative", s.fraction_non_negative_std}}},
-                      {"rows_used", r.rows_used},
-                      {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}},
-                      {"baseline", r.baseline}});
+    models.push_back(
+        {{"model", r.model},
+         {"rows", r.rows},
+         {"dim", r.dim},
+         {"targets", targets},
+         {"min", s.min},
+         {"max", s.max},
+         {"mean", s.mean},
+         {"median", s.median},
+         {"non_negative", s.non_negative},
+         {"negative", s.negative},
+         {"fraction_non_negative", s.fraction_non_negative},
+         {"per_target", per_target},
+         // Beyond the study: spread across targets and which rows took part.
+         {"std",
+          {{"min", s.min_std},
+           {"max", s.max_std},
+           {"mean", s.mean_std},
+           {"median", s.median_std},
+           {"non_negative", s.non_negative_std},
+           {"negative", s.negative_std},
+           {"fraction_non_negative", s.fraction_non_negative_std}}},
+         {"rows_used", r.rows_used},
+         {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}},
+         {"baseline", r.baseline}});
   }
   nlohmann::ordered_json doc = {{"models", models}};
   if (args.targets.empty()) doc["seed"] = args.seed;
@@ -254,10 +286,18 @@ void print_sample_rows(std::vector<SampleRow> rows, const SampleArgs& args, std:
     return sort_value(a, key) > sort_value(b, key);
   });
   switch (parse_output_format(args.format)) {
-    case OutputFormat::Text: print_text(rows, args, out); break;
-    case OutputFormat::Markdown: print_markdown(rows, out); break;
-    case OutputFormat::Csv: print_csv(rows, out); break;
-    case OutputFormat::Json: print_json(rows, args, out); break;
+    case OutputFormat::Text:
+      print_text(rows, args, out);
+      break;
+    case OutputFormat::Markdown:
+      print_markdown(rows, out);
+      break;
+    case OutputFormat::Csv:
+      print_csv(rows, out);
+      break;
+    case OutputFormat::Json:
+      print_json(rows, args, out);
+      break;
   }
 }
 
@@ -279,8 +319,9 @@ void setup_sample(CLI::App& app) {
   sub->add_flag("--baseline", args->baseline,
                 "Add a row for a random N(0,1) matrix of each model's shape (the study's control, ~50 % >= 0)");
   sub->add_flag("--dedup", args->dedup, "Merge bit-identical rows first (reported on stderr)");
-  sub->add_option("--sort", args->sort, "Row order: fraction (default), mean, median, min, max, negative (descending), "
-                                        "name, none; baselines last")
+  sub->add_option("--sort", args->sort,
+                  "Row order: fraction (default), mean, median, min, max, negative (descending), "
+                  "name, none; baselines last")
       ->check(CLI::IsMember(kSortKeys));
   add_format_option(sub, args->format);
   sub->callback([args] {

@@ -75,7 +75,8 @@ ModelTokens run_model(const std::string& spec, const TokensArgs& args) {
     out.negative_pairs = r.negative;
     const double others = static_cast<double>(rows.size() - 1);
     for (std::size_t p = 0; p < static_cast<std::size_t>(rows.size()); ++p) {
-      out.tokens.push_back({rows.ids[p], r.row_negative[p], static_cast<double>(r.row_negative[p]) / others, r.row_mean[p]});
+      out.tokens.push_back(
+          {rows.ids[p], r.row_negative[p], static_cast<double>(r.row_negative[p]) / others, r.row_mean[p]});
       if (out.tokens.back().fraction > args.prone) out.prone.push_back(rows.ids[p]);
     }
     // Rows the statistic left out (zero norm, padding, merged) do not break a run.
@@ -92,7 +93,9 @@ ModelTokens run_model(const std::string& spec, const TokensArgs& args) {
 std::string display_of(const Model& model, std::int64_t id) {
   return model.vocab.contains(id) ? model.vocab.display(id) : "";
 }
-std::string utf8_of(const Model& model, std::int64_t id) { return model.vocab.contains(id) ? model.vocab.utf8(id) : ""; }
+std::string utf8_of(const Model& model, std::int64_t id) {
+  return model.vocab.contains(id) ? model.vocab.utf8(id) : "";
+}
 
 // The display texts of a run's ids joined, whole tokens only, up to kRunTextWidth columns.
 std::string run_text(const Model& model, const IdRange& run) {
@@ -151,19 +154,20 @@ void print_tables(const ModelTokens& m, const TokensArgs& args, OutputFormat for
   const double others = static_cast<double>(m.rows_used - 1);
   const double mean_negative = 2.0 * static_cast<double>(m.negative_pairs) / static_cast<double>(m.rows_used);
   out << fmt::format("{}: {} rows used of {}, dim {}, {} pairs\n", model.name, m.rows_used, m.rows, m.dim, m.pairs);
-  out << fmt::format("A token has cos < 0 with {:.1f} of the {} other rows on average ({:.4f}); {} tokens ({:.2f} %) "
-                     "are negative-prone (cos < 0 with more than {:g} % of the others), in {} runs of ids\n\n",
-                     mean_negative, m.rows_used - 1, mean_negative / others, m.prone.size(),
-                     100.0 * static_cast<double>(m.prone.size()) / static_cast<double>(m.rows_used), 100 * args.prone,
-                     m.ranges.size());
+  out << fmt::format(
+      "A token has cos < 0 with {:.1f} of the {} other rows on average ({:.4f}); {} tokens ({:.2f} %) "
+      "are negative-prone (cos < 0 with more than {:g} % of the others), in {} runs of ids\n\n",
+      mean_negative, m.rows_used - 1, mean_negative / others, m.prone.size(),
+      100.0 * static_cast<double>(m.prone.size()) / static_cast<double>(m.rows_used), 100 * args.prone,
+      m.ranges.size());
   out << (args.by == "mean" ? fmt::format("The {} tokens with the lowest mean cosine:\n", shown)
                             : fmt::format("The {} tokens most often negative:\n", shown));
   top.render(out, format);
   if (!m.ranges.empty()) {
     out << '\n'
         << (runs.size() < m.ranges.size()
-                ? fmt::format("The {} longest runs of negative-prone ids (of {}; --format json lists all):\n", runs.size(),
-                              m.ranges.size())
+                ? fmt::format("The {} longest runs of negative-prone ids (of {}; --format json lists all):\n",
+                              runs.size(), m.ranges.size())
                 : std::string("Runs of negative-prone ids:\n"));
     ranges.render(out, format);
   }

@@ -25,7 +25,8 @@ constexpr std::string_view kNoToken = "<no token>";
 
 void setup_vocab(CLI::App& app) {
   auto args = std::make_shared<VocabArgs>();
-  CLI::App* sub = app.add_subcommand("vocab", "Each token id with its decoded text (vocabulary-only GGUF files work too)");
+  CLI::App* sub =
+      app.add_subcommand("vocab", "Each token id with its decoded text (vocabulary-only GGUF files work too)");
   add_model_options(sub, args->model, false);
   sub->add_option("--ids", args->ids, "Ids to show: a list of ids and inclusive ranges, e.g. 0-100,151643");
   add_format_option(sub, args->format);
@@ -49,8 +50,7 @@ void setup_vocab(CLI::App& app) {
     } else {
       ids = parse_id_list(args->ids);
       for (auto id : ids)
-        if (id >= n_ids)
-          throw_usage(fmt::format("id {} is out of range: {} has ids 0–{}", id, model.name, n_ids - 1));
+        if (id >= n_ids) throw_usage(fmt::format("id {} is out of range: {} has ids 0–{}", id, model.name, n_ids - 1));
     }
 
     if (format == OutputFormat::Json) {
@@ -86,7 +86,8 @@ void setup_vocab(CLI::App& app) {
       return;
     }
     Table table({{"id", Align::Right}, {"token", Align::Left}});
-    for (auto id : ids) table.add_row({std::to_string(id), id < n_vocab ? model.vocab.display(id) : std::string(kNoToken)});
+    for (auto id : ids)
+      table.add_row({std::to_string(id), id < n_vocab ? model.vocab.display(id) : std::string(kNoToken)});
     table.render(std::cout, format);
   });
 }

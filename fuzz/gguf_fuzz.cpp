@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& kv : file.kv) touch_value(kv.value, sink);
     try {
       const auto vocab = embstat::gguf_vocabulary(file);
-      for (std::size_t i = 0; i < vocab.size() && i < 256; ++i) sink += vocab.display(static_cast<std::int64_t>(i)).size();
+      for (std::size_t i = 0; i < vocab.size() && i < 256; ++i)
+        sink += vocab.display(static_cast<std::int64_t>(i)).size();
     } catch (const embstat::Error&) {
     }
     std::vector<float> row;

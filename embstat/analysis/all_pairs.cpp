@@ -125,7 +125,7 @@ void for_each_pair_tile(const Matrix& unit, std::int64_t block_rows, std::span<T
   blas::BlasThreads one_blas_thread(1);
   std::atomic<std::uint64_t> done{0};
   CapturedError error;
-#pragma omp parallel num_threads(static_cast<int>(handlers.size()))
+#pragma omp parallel num_threads(static_cast <int>(handlers.size()))
   {
     const int thread = omp_get_thread_num();
     TileHandler& handler = *handlers[static_cast<std::size_t>(thread)];
@@ -191,7 +191,7 @@ constexpr double kPilotFraction = 0.02;
 constexpr std::int64_t kPilotMinGroup = 256;
 constexpr std::int64_t kPilotGatherBytes = std::int64_t{256} << 20;
 constexpr int kPilotBins = 1 << 18;  // width 7.6e-6; 1 MiB of 32-bit counters stays in L2
-constexpr double kPilotZ = 6.0;  // window half-width in standard errors of the sample quantile
+constexpr double kPilotZ = 6.0;      // window half-width in standard errors of the sample quantile
 constexpr std::uint64_t kPilotSeed = 0x656d6273746174ULL;
 // Below this many pairs every value is held (no pilot): at most 16 MiB.
 constexpr std::uint64_t kHoldAllPairs = std::uint64_t{1} << 22;
@@ -226,7 +226,8 @@ Pass make_pass(PairStatsConfig config, int n_threads, std::int64_t cap) {
   pass.flags = std::make_unique<std::vector<std::uint8_t>>(static_cast<std::size_t>(pass.config->grid.n_bins()), 0);
   for (std::size_t r = 0; r < pass.config->ranges.size(); ++r) {
     const HeldRange& range = pass.config->ranges[r];
-    for (int b = range.bin_lo; b <= range.bin_hi; ++b) (*pass.flags)[static_cast<std::size_t>(b)] |= static_cast<std::uint8_t>(1u << r);
+    for (int b = range.bin_lo; b <= range.bin_hi; ++b)
+      (*pass.flags)[static_cast<std::size_t>(b)] |= static_cast<std::uint8_t>(1u << r);
   }
   pass.budget = std::make_unique<HoldBudget>(cap);
   for (int t = 0; t < n_threads; ++t)
@@ -330,7 +331,8 @@ std::vector<HeldRange> pilot_ranges(const RowSet& rows, const CosineBins& fine, 
   std::vector<Window> windows;
   for (std::uint64_t rank : ranks) {
     const double p = static_cast<double>(rank) / static_cast<double>(n_pairs - 1);
-    const double delta = kPilotZ * std::sqrt(std::max(p * (1 - p), 1.0 / static_cast<double>(m)) / static_cast<double>(m));
+    const double delta =
+        kPilotZ * std::sqrt(std::max(p * (1 - p), 1.0 / static_cast<double>(m)) / static_cast<double>(m));
     const double mm = static_cast<double>(m - 1);
     const auto lo = static_cast<std::uint64_t>(std::floor(std::max(0.0, p - delta) * mm));
     const auto hi = static_cast<std::uint64_t>(std::min(mm, std::ceil(std::min(1.0, p + delta) * mm)));
@@ -500,8 +502,7 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
   if (n < 2) throw_usage("all pairs need at least 2 rows (have " + std::to_string(n) + ")");
   if (options.histogram_bins < 1 || options.histogram_bins > (1 << 20))
     throw_usage("histogram bins must be in 1 .. 1048576");
-  if (options.per_row && n >= (std::int64_t{1} << 22))
-    throw_usage("per-row tallies support at most 4,194,303 rows");
+  if (options.per_row && n >= (std::int64_t{1} << 22)) throw_usage("per-row tallies support at most 4,194,303 rows");
   if (options.block_rows < 0 || options.block_rows > kMaxBlockRows)
     throw_usage("block rows must be in 1 .. " + std::to_string(kMaxBlockRows));
   const std::int64_t block = std::min(n, options.block_rows > 0 ? options.block_rows : kAllPairsBlockRows);
@@ -516,9 +517,10 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
   res.n_rows = n;
   res.mean_identity = mean_pair_dot(rows.unit);
 
-  const int fine_bins = options.histogram_bins >= kFineHistogramBins
-                            ? options.histogram_bins
-                            : options.histogram_bins * ((kFineHistogramBins + options.histogram_bins - 1) / options.histogram_bins);
+  const int fine_bins =
+      options.histogram_bins >= kFineHistogramBins
+          ? options.histogram_bins
+          : options.histogram_bins * ((kFineHistogramBins + options.histogram_bins - 1) / options.histogram_bins);
   PairStatsConfig config;
   config.stats = true;
   config.histogram = true;
@@ -543,8 +545,8 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
       if (options.progress) pilot_progress = [&](double f) { options.progress(f * pilot_share); };
       std::vector<std::uint64_t> distinct = ranks;
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-      config.ranges = pilot_ranges(rows, config.grid, n_pairs, distinct, cap, n_threads, block, pilot_progress,
-                                   res.pilot_pairs);
+      config.ranges =
+          pilot_ranges(rows, config.grid, n_pairs, distinct, cap, n_threads, block, pilot_progress, res.pilot_pairs);
     }
   }
   ProgressFn main_progress;
@@ -601,7 +603,8 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
 
   const int factor = cfg.grid.n_bins() / options.histogram_bins;
   res.histogram.assign(static_cast<std::size_t>(options.histogram_bins), 0);
-  for (std::size_t b = 0; b < fine_hist.size(); ++b) res.histogram[b / static_cast<std::size_t>(factor)] += fine_hist[b];
+  for (std::size_t b = 0; b < fine_hist.size(); ++b)
+    res.histogram[b / static_cast<std::size_t>(factor)] += fine_hist[b];
 
   if (options.quantiles) {
     std::vector<std::uint64_t> distinct = ranks;
@@ -609,7 +612,8 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
     const std::vector<float> v = resolve_quantiles(main, fine_hist, distinct, rows.unit, block, cap, n_threads,
                                                    options.kernel, options.progress, res.passes, res.held_values);
     auto at = [&](std::uint64_t rank) {
-      const std::size_t k = static_cast<std::size_t>(std::lower_bound(distinct.begin(), distinct.end(), rank) - distinct.begin());
+      const std::size_t k =
+          static_cast<std::size_t>(std::lower_bound(distinct.begin(), distinct.end(), rank) - distinct.begin());
       return static_cast<double>(v[k] + 0.0f);
     };
     std::size_t qi = 0;

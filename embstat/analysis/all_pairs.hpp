@@ -36,17 +36,17 @@ inline constexpr std::int64_t kMaxHeldValues = std::int64_t{1} << 26;
 enum class PairKernel { Auto, Scalar, Avx2, Avx512 };
 
 struct AllPairsOptions {
-  bool per_row = false;          // also tally, per row, negatives and the sum of cosines
-  int histogram_bins = 4096;     // over [-1, 1]; 1 .. 2^20
-  std::int64_t block_rows = 0;   // 0 = the tuned default (kAllPairsBlockRows); at most kMaxBlockRows
+  bool per_row = false;         // also tally, per row, negatives and the sum of cosines
+  int histogram_bins = 4096;    // over [-1, 1]; 1 .. 2^20
+  std::int64_t block_rows = 0;  // 0 = the tuned default (kAllPairsBlockRows); at most kMaxBlockRows
   ProgressFn progress;
-  bool quantiles = true;         // exact median and quantiles (false: left NaN, no pilot, one pass)
-  bool pilot = true;             // guess the quantiles' neighbourhoods from a sample first, so the
-                                 // exact values need no second pass (false: always refine)
+  bool quantiles = true;                          // exact median and quantiles (false: left NaN, no pilot, one pass)
+  bool pilot = true;                              // guess the quantiles' neighbourhoods from a sample first, so the
+                                                  // exact values need no second pass (false: always refine)
   std::int64_t max_held_values = kMaxHeldValues;  // memory cap of the quantile search
-  int n_threads = 0;             // 0 = omp_get_max_threads()
-  PairKernel kernel = PairKernel::Auto;  // a specific reduction kernel (tests compare them); one
-                                         // this CPU lacks falls back to the next simpler one
+  int n_threads = 0;                              // 0 = omp_get_max_threads()
+  PairKernel kernel = PairKernel::Auto;           // a specific reduction kernel (tests compare them); one
+                                                  // this CPU lacks falls back to the next simpler one
 };
 
 // Quantile levels reported (p1 p5 p25 p75 p95 p99); the median is reported separately. The
@@ -61,9 +61,9 @@ struct AllPairsResult {
   double fraction_non_negative = 0;
   float min = 0, max = 0;
   std::pair<std::int64_t, std::int64_t> min_pair{-1, -1}, max_pair{-1, -1};  // model row ids
-  double mean = 0, std = 0;             // std: population (over all N pairs)
-  double median = 0;                    // lower median of all pair cosines (exact)
-  std::array<double, 6> quantiles{};    // at kQuantileLevels (exact)
+  double mean = 0, std = 0;                                                  // std: population (over all N pairs)
+  double median = 0;                                                         // lower median of all pair cosines (exact)
+  std::array<double, 6> quantiles{};                                         // at kQuantileLevels (exact)
   // histogram_bins equal bins over [-1, 1]: bin k counts -1 + 2k/B <= cos < -1 + 2(k+1)/B (up to
   // float rounding at the edges; the last bin also holds 1 and values a rounding past +-1).
   std::vector<std::uint64_t> histogram;
@@ -75,9 +75,9 @@ struct AllPairsResult {
   // The mean again, from the identity mean = (||sum u_i||^2 - sum ||u_i||^2) / (n (n - 1)) in
   // O(n d) double arithmetic: a check of the all-pairs pass (they agree to ~1e-7).
   double mean_identity = 0;
-  int passes = 0;                  // passes over all pairs (1 unless the quantiles needed more)
-  std::uint64_t pilot_pairs = 0;   // pairs of the pilot sample (0: no pilot)
-  std::uint64_t held_values = 0;   // most values held at once for the exact quantiles
+  int passes = 0;                 // passes over all pairs (1 unless the quantiles needed more)
+  std::uint64_t pilot_pairs = 0;  // pairs of the pilot sample (0: no pilot)
+  std::uint64_t held_values = 0;  // most values held at once for the exact quantiles
 };
 
 // Throws Error(Usage) when rows has fewer than 2 rows.

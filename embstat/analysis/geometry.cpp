@@ -142,8 +142,7 @@ TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vect
   const lapack_int d = blas::blas_int(d64, "dimension");
   std::vector<double> diag(static_cast<std::size_t>(d)), off(static_cast<std::size_t>(d), 0.0),
       tau(static_cast<std::size_t>(d), 0.0);
-  lapack_check(LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', d, a.data(), d, diag.data(), off.data(), tau.data()),
-               "dsytrd");
+  lapack_check(LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', d, a.data(), d, diag.data(), off.data(), tau.data()), "dsytrd");
   TopEigen out;
   out.values = diag;
   {
@@ -161,8 +160,8 @@ TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vect
   std::vector<lapack_int> isuppz(2 * static_cast<std::size_t>(nv));
   lapack_int m = 0;
   lapack_logical tryrac = 1;
-  const lapack_int info = LAPACKE_dstemr(LAPACK_COL_MAJOR, 'V', 'I', d, dd.data(), ee.data(), 0.0, 0.0, d - nv + 1,
-                                         d, &m, w.data(), z.data(), d, nv, isuppz.data(), &tryrac);
+  const lapack_int info = LAPACKE_dstemr(LAPACK_COL_MAJOR, 'V', 'I', d, dd.data(), ee.data(), 0.0, 0.0, d - nv + 1, d,
+                                         &m, w.data(), z.data(), d, nv, isuppz.data(), &tryrac);
   // EMBSTAT_GEOMETRY_DSTEDC=1 forces the fallback (tests compare both paths).
   const bool force_fallback = std::getenv("EMBSTAT_GEOMETRY_DSTEDC") != nullptr;
   if (info != 0 || m != nv || force_fallback) {
@@ -366,8 +365,8 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, co
 // holds the components to remove (n_v may be 0: plain centring) and offset is 0 or a constant
 // vector. Rows come out raw (not normalised); transformed_set does that.
 // `out` is reused when it already has the shape (no new pages to fault in), else reallocated.
-void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const std::vector<float>& v,
-                      std::int64_t n_v, const std::vector<double>* offset, Matrix& out) {
+void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const std::vector<float>& v, std::int64_t n_v,
+                      const std::vector<double>* offset, Matrix& out) {
   const std::int64_t n = rows.size(), d = rows.dim();
   if (out.n_rows() != n || out.n_cols() != d) {
     out = Matrix();
@@ -505,7 +504,8 @@ Duplicates find_duplicates(const RowSet& rows, const MatrixView& source, int n_l
     if (dup.by_source_bytes)
       return hash_bytes(source.row(rows.ids[static_cast<std::size_t>(i)]), static_cast<std::size_t>(source.row_bytes));
     const std::uint64_t h = hash_bytes(reinterpret_cast<const std::uint8_t*>(rows.unit.row(i)), unit_bytes);
-    return h ^ (std::uint64_t{std::bit_cast<std::uint32_t>(rows.norms[static_cast<std::size_t>(i)])} * 0x9e3779b97f4a7c15ULL);
+    return h ^ (std::uint64_t{std::bit_cast<std::uint32_t>(rows.norms[static_cast<std::size_t>(i)])} *
+                0x9e3779b97f4a7c15ULL);
   };
   auto same = [&](std::int64_t a, std::int64_t b) {
     if (dup.by_source_bytes)
@@ -556,7 +556,8 @@ Duplicates find_duplicates(const RowSet& rows, const MatrixView& source, int n_l
   std::sort(groups.begin(), groups.end(), [](const DuplicateGroup& x, const DuplicateGroup& y) {
     return x.ids.size() != y.ids.size() ? x.ids.size() > y.ids.size() : x.ids.front() < y.ids.front();
   });
-  if (groups.size() > static_cast<std::size_t>(std::max(n_listed, 0))) groups.resize(static_cast<std::size_t>(n_listed));
+  if (groups.size() > static_cast<std::size_t>(std::max(n_listed, 0)))
+    groups.resize(static_cast<std::size_t>(n_listed));
   dup.largest = std::move(groups);
   return dup;
 }
@@ -774,11 +775,11 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   report_progress(0.05);
 
   // ---- 3. Principal components ----
-  const std::int64_t n_remove =
-      std::min<std::int64_t>(d - 1, options.remove >= 0 ? options.remove
-                                                        : std::max<std::int64_t>(1, std::llround(static_cast<double>(d) / 100.0)));
+  const std::int64_t n_remove = std::min<std::int64_t>(
+      d - 1,
+      options.remove >= 0 ? options.remove : std::max<std::int64_t>(1, std::llround(static_cast<double>(d) / 100.0)));
   rep.removed = static_cast<int>(n_remove);
-  std::vector<float> top_vectors;  // n_remove x d, row-major
+  std::vector<float> top_vectors;                                    // n_remove x d, row-major
   std::vector<double> raw_offset(static_cast<std::size_t>(d), 0.0);  // V^T V mu: the raw-projection variant
   {
     const bool want_iw = options.isotropy_iw;
@@ -789,7 +790,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       second = scatter;
       for (std::int64_t a = 0; a < d; ++a)
         for (std::int64_t b = a; b < d; ++b)
-          second[static_cast<std::size_t>(a * d + b)] += nd * mu[static_cast<std::size_t>(a)] * mu[static_cast<std::size_t>(b)];
+          second[static_cast<std::size_t>(a * d + b)] +=
+              nd * mu[static_cast<std::size_t>(a)] * mu[static_cast<std::size_t>(b)];
     }
     for (auto& v : scatter) v /= nd;  // covariance, 1/n
     TopEigen eig = top_eigen(scatter, d, n_remove);
@@ -842,8 +844,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   // The three transformed versions share one working matrix: built, normalised, sampled, and
   // handed back for the next one.
   Matrix work;
-  auto version = [&](const std::vector<float>& v, std::int64_t n_v, const std::vector<double>* offset,
-                     const char* what, double p0, double p1) {
+  auto version = [&](const std::vector<float>& v, std::int64_t n_v, const std::vector<double>* offset, const char* what,
+                     double p0, double p1) {
     transformed_rows(rows, mu, v, n_v, offset, work);
     RowSet set = transformed_set(rows, std::move(work));
     PairFraction f = pair_fraction(set, rep.targets, options.exact, nullptr, what, rep.notes, progress, p0, p1);
@@ -867,8 +869,10 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     const std::vector<TokenClass> cls = classify_rows(vocab, rows.ids);
     std::vector<ClassStats> stats(kTokenClassCount);
     std::vector<std::vector<std::int64_t>> members(kTokenClassCount);  // positions
-    for (int c = 0; c < kTokenClassCount; ++c) stats[static_cast<std::size_t>(c)].cls = kAllTokenClasses[static_cast<std::size_t>(c)];
-    for (std::int64_t i = 0; i < n; ++i) members[static_cast<std::size_t>(cls[static_cast<std::size_t>(i)])].push_back(i);
+    for (int c = 0; c < kTokenClassCount; ++c)
+      stats[static_cast<std::size_t>(c)].cls = kAllTokenClasses[static_cast<std::size_t>(c)];
+    for (std::int64_t i = 0; i < n; ++i)
+      members[static_cast<std::size_t>(cls[static_cast<std::size_t>(i)])].push_back(i);
     for (const auto id : rows.padding_rows) ++stats[static_cast<std::size_t>(classify_row(vocab, id))].excluded;
     for (const auto id : rows.zero_rows) ++stats[static_cast<std::size_t>(classify_row(vocab, id))].excluded;
 
@@ -951,9 +955,12 @@ PairedCosines paired_row_cosines(const RowSet& a, const RowSet& b, int list) {
   std::vector<std::pair<std::int64_t, std::int64_t>> both;  // positions in a, b
   for (std::int64_t i = 0, j = 0; i < a.size() && j < b.size();) {
     const auto ia = a.ids[static_cast<std::size_t>(i)], jb = b.ids[static_cast<std::size_t>(j)];
-    if (ia == jb) both.emplace_back(i++, j++);
-    else if (ia < jb) ++i;
-    else ++j;
+    if (ia == jb)
+      both.emplace_back(i++, j++);
+    else if (ia < jb)
+      ++i;
+    else
+      ++j;
   }
   std::vector<double> cos(both.size());
   const std::int64_t d = a.dim();

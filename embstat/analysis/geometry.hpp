@@ -48,18 +48,18 @@ inline constexpr std::int64_t kGeometryClassRows = 256;
 inline constexpr std::int64_t kGeometryClassPartners = 4096;
 
 struct GeometryOptions {
-  int components = 10;          // K: explained-variance ratios reported
-  int remove = -1;              // D for all-but-the-top; -1 = max(1, round(d / 100)) (Mu & Viswanath)
-  std::int64_t samples = 50;    // targets for the sampled fractions (as `sample`)
-  std::uint64_t seed = 0;       // draw_targets seed (as `sample`); also seeds the class pair sample
+  int components = 10;                // K: explained-variance ratios reported
+  int remove = -1;                    // D for all-but-the-top; -1 = max(1, round(d / 100)) (Mu & Viswanath)
+  std::int64_t samples = 50;          // targets for the sampled fractions (as `sample`)
+  std::uint64_t seed = 0;             // draw_targets seed (as `sample`); also seeds the class pair sample
   std::vector<std::int64_t> targets;  // explicit target ids instead of drawing (as `sample --targets`)
-  bool exact = false;           // also count every pair (all_pairs) for each fraction and class
-  int rogue = 10;               // rogue dimensions listed
-  int outliers = 10;            // rows listed per odd-row kind (lowest norm, lowest centroid distance, ...)
-  double outlier_percentile = 1.0;  // percent: rows below this percentile of norm / distance are counted
-  int duplicate_groups = 10;    // largest duplicate groups listed
-  int class_examples = 5;       // decoded examples listed per class
-  bool isotropy_iw = true;      // compute I(W) (an extra n x d x d sgemm pass)
+  bool exact = false;                 // also count every pair (all_pairs) for each fraction and class
+  int rogue = 10;                     // rogue dimensions listed
+  int outliers = 10;                  // rows listed per odd-row kind (lowest norm, lowest centroid distance, ...)
+  double outlier_percentile = 1.0;    // percent: rows below this percentile of norm / distance are counted
+  int duplicate_groups = 10;          // largest duplicate groups listed
+  int class_examples = 5;             // decoded examples listed per class
+  bool isotropy_iw = true;            // compute I(W) (an extra n x d x d sgemm pass)
   ProgressFn progress;
 };
 
@@ -74,12 +74,12 @@ Distribution describe(std::vector<double> values);
 
 // Fraction of pairs with cos >= 0 in one version of the rows (original, centred, ...).
 struct PairFraction {
-  std::int64_t rows = 0;            // rows with a cosine (zero rows of the transformed set dropped)
-  double mean_cosine = 0;           // exact mean pairwise cosine (identity, O(n d))
-  std::int64_t targets = 0;         // targets actually used (those present in this set)
-  double sampled = 0;               // mean over targets of each target's fraction (like `sample`)
-  double sampled_std = 0;           // standard deviation across targets
-  std::optional<double> exact;      // over all pairs (options.exact)
+  std::int64_t rows = 0;        // rows with a cosine (zero rows of the transformed set dropped)
+  double mean_cosine = 0;       // exact mean pairwise cosine (identity, O(n d))
+  std::int64_t targets = 0;     // targets actually used (those present in this set)
+  double sampled = 0;           // mean over targets of each target's fraction (like `sample`)
+  double sampled_std = 0;       // standard deviation across targets
+  std::optional<double> exact;  // over all pairs (options.exact)
   std::optional<std::uint64_t> exact_pairs;
 };
 
@@ -91,8 +91,8 @@ struct RogueDimension {
 
 struct ClassStats {
   TokenClass cls = TokenClass::Other;
-  std::int64_t count = 0;           // rows of this class in the set
-  std::int64_t excluded = 0;        // rows of this class left out of the set (padding, zero rows)
+  std::int64_t count = 0;     // rows of this class in the set
+  std::int64_t excluded = 0;  // rows of this class left out of the set (padding, zero rows)
   double mean_norm = 0;
   double mean_cosine = 0;           // mean over its rows of the mean cosine to all other rows
   double mean_cos_to_mean = 0;      // mean cos(x_i, mu)
@@ -100,7 +100,7 @@ struct ClassStats {
   double fraction_negative_se = 0;  // standard error (0 when exact)
   bool fraction_negative_exact = false;
   std::int64_t sampled_rows = 0, sampled_partners = 0;  // when sampled
-  std::vector<std::int64_t> examples;  // first few model row ids
+  std::vector<std::int64_t> examples;                   // first few model row ids
 };
 
 struct DuplicateGroup {
@@ -108,21 +108,21 @@ struct DuplicateGroup {
 };
 
 struct Duplicates {
-  std::int64_t groups = 0;        // distinct vectors that occur more than once
-  std::int64_t rows = 0;          // rows in those groups
-  std::int64_t redundant = 0;     // rows - groups: what --dedup would merge
-  double pair_fraction = 0;       // fraction of all pairs that are two copies of one vector
-  bool by_source_bytes = false;   // compared the encoded rows (else the f32 unit rows + norms)
+  std::int64_t groups = 0;       // distinct vectors that occur more than once
+  std::int64_t rows = 0;         // rows in those groups
+  std::int64_t redundant = 0;    // rows - groups: what --dedup would merge
+  double pair_fraction = 0;      // fraction of all pairs that are two copies of one vector
+  bool by_source_bytes = false;  // compared the encoded rows (else the f32 unit rows + norms)
   std::vector<DuplicateGroup> largest;
 };
 
 struct OddRow {
   std::int64_t id = 0;
   double norm = 0;
-  double centroid_distance = 0;   // |x_i - mu|
-  double norm_percentile = 0;     // percent of rows with a smaller norm
-  double distance_percentile = 0; // percent of rows closer to the centroid
-  std::string reason;             // "low_norm", "low_centroid_distance", "high_norm"
+  double centroid_distance = 0;    // |x_i - mu|
+  double norm_percentile = 0;      // percent of rows with a smaller norm
+  double distance_percentile = 0;  // percent of rows closer to the centroid
+  std::string reason;              // "low_norm", "low_centroid_distance", "high_norm"
 };
 
 struct GeometryReport {
@@ -149,20 +149,20 @@ struct GeometryReport {
   PairFraction original, centered;
 
   // 3. Principal components (of the covariance, population normalisation 1/n).
-  double total_variance = 0;                 // trace = sum of eigenvalues
-  std::vector<double> eigenvalues;           // top K, descending
-  std::vector<double> explained_variance;    // top K ratios
-  int removed = 0;                           // D
-  double removed_variance = 0;               // share of variance in the top D components
-  PairFraction all_but_top;                  // centred, projection of the centred vector
-  PairFraction all_but_top_raw;              // centred, projection of the raw vector (paper's text)
-  std::optional<double> isotropy_iw;         // I(W) = min Z / max Z
-  std::optional<double> log_isotropy_iw;     // its natural log (finite even when I underflows)
+  double total_variance = 0;               // trace = sum of eigenvalues
+  std::vector<double> eigenvalues;         // top K, descending
+  std::vector<double> explained_variance;  // top K ratios
+  int removed = 0;                         // D
+  double removed_variance = 0;             // share of variance in the top D components
+  PairFraction all_but_top;                // centred, projection of the centred vector
+  PairFraction all_but_top_raw;            // centred, projection of the raw vector (paper's text)
+  std::optional<double> isotropy_iw;       // I(W) = min Z / max Z
+  std::optional<double> log_isotropy_iw;   // its natural log (finite even when I underflows)
   double isoscore = 0;
 
   // 4. Rogue dimensions.
   std::vector<RogueDimension> rogue_dimensions;
-  double rogue_share = 0;                    // share of the mean cosine carried by those listed
+  double rogue_share = 0;  // share of the mean cosine carried by those listed
 
   // 5. Token classes (empty without a vocabulary).
   std::vector<ClassStats> classes;
@@ -171,8 +171,8 @@ struct GeometryReport {
   Duplicates duplicates;
   std::vector<OddRow> outliers;
   double outlier_percentile = 0;
-  std::int64_t low_norm_rows = 0;            // rows below the outlier percentile of norm
-  std::int64_t low_distance_rows = 0;        // ... of centroid distance
+  std::int64_t low_norm_rows = 0;      // rows below the outlier percentile of norm
+  std::int64_t low_distance_rows = 0;  // ... of centroid distance
   double norm_threshold = 0, distance_threshold = 0;
 
   std::vector<std::string> notes;  // things the reader should know (skipped targets, ...)
@@ -200,8 +200,8 @@ double isoscore(const std::vector<double>& eigenvalues);
 // every id kept in both sets, cos(a_id, b_id). Throws Error(Usage) when the dims differ.
 struct PairedCosines {
   Distribution cosines;
-  std::vector<std::int64_t> lowest;      // ids with the lowest cosines (up to `list`), ascending cosine
-  std::vector<double> lowest_cosines;    // their cosines
+  std::vector<std::int64_t> lowest;    // ids with the lowest cosines (up to `list`), ascending cosine
+  std::vector<double> lowest_cosines;  // their cosines
 };
 PairedCosines paired_row_cosines(const RowSet& a, const RowSet& b, int list = 10);
 

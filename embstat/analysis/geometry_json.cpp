@@ -12,7 +12,9 @@ namespace {
 using json = nlohmann::ordered_json;
 
 // JSON has no NaN or infinity: such values become null.
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json number(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 json row_json(const Vocabulary& vocab, std::int64_t id) {
   return json{{"id", id}, {"text", vocab.utf8(id)}, {"display", vocab.display(id)}};
@@ -30,13 +32,16 @@ json fraction_json(const PairFraction& f) {
 }
 
 // The headline fraction: exact when counted, else the sampled estimate.
-json headline(const PairFraction& f) { return number(f.exact ? *f.exact : f.sampled); }
+json headline(const PairFraction& f) {
+  return number(f.exact ? *f.exact : f.sampled);
+}
 
 }  // namespace
 
 nlohmann::ordered_json distribution_json(const Distribution& d) {
-  return json{{"count", d.count},   {"min", number(d.min)},   {"p25", number(d.p25)},
-              {"median", number(d.median)}, {"p75", number(d.p75)}, {"max", number(d.max)},
+  return json{{"count", d.count},       {"min", number(d.min)},
+              {"p25", number(d.p25)},   {"median", number(d.median)},
+              {"p75", number(d.p75)},   {"max", number(d.max)},
               {"mean", number(d.mean)}, {"fraction_positive", number(d.fraction_positive)}};
 }
 

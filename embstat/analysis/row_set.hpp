@@ -20,13 +20,13 @@ struct RowFilter {
 };
 
 struct RowSet {
-  Matrix unit;                          // n_used x d, each row of norm 1
-  std::vector<std::int64_t> ids;        // model row id of each used row, ascending
-  std::vector<float> norms;             // original norm of each used row
-  std::vector<std::int64_t> zero_rows;  // excluded: norm 0 (or not finite)
-  std::vector<std::int64_t> padding_rows;   // excluded: no token
-  std::vector<std::int64_t> merged_rows;    // excluded by dedup: a copy of an earlier row
-  std::int64_t n_total = 0;             // rows before filtering
+  Matrix unit;                             // n_used x d, each row of norm 1
+  std::vector<std::int64_t> ids;           // model row id of each used row, ascending
+  std::vector<float> norms;                // original norm of each used row
+  std::vector<std::int64_t> zero_rows;     // excluded: norm 0 (or not finite)
+  std::vector<std::int64_t> padding_rows;  // excluded: no token
+  std::vector<std::int64_t> merged_rows;   // excluded by dedup: a copy of an earlier row
+  std::int64_t n_total = 0;                // rows before filtering
 
   std::int64_t size() const { return unit.n_rows(); }
   std::int64_t dim() const { return unit.n_cols(); }

@@ -95,8 +95,8 @@ class Ziggurat {
 
  private:
   static constexpr int kLayers = 128;
-  static constexpr double kR = 3.442619855899;       // start of the tail
-  static constexpr double kV = 9.91256303526217e-3;  // area of each layer
+  static constexpr double kR = 3.442619855899;          // start of the tail
+  static constexpr double kV = 9.91256303526217e-3;     // area of each layer
   static double tail(SplitMix64& rng, bool negative) {  // Marsaglia's method beyond kR
     double x, y;
     do {
@@ -305,7 +305,9 @@ namespace detail {
 
 std::string why_excluded(std::int64_t id, std::int64_t n_total, const std::vector<std::int64_t>& zero_rows,
                          const std::vector<std::int64_t>& padding_rows, const std::vector<std::int64_t>& merged_rows) {
-  auto in = [](const std::vector<std::int64_t>& v, std::int64_t x) { return std::binary_search(v.begin(), v.end(), x); };
+  auto in = [](const std::vector<std::int64_t>& v, std::int64_t x) {
+    return std::binary_search(v.begin(), v.end(), x);
+  };
   if (id < 0 || id >= n_total) return "out of range (the matrix has " + std::to_string(n_total) + " rows)";
   if (in(zero_rows, id)) return "a zero-norm row (it has no cosine)";
   if (in(padding_rows, id)) return "a padding row (past the vocabulary; --include-padding keeps it)";

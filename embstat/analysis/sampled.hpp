@@ -15,10 +15,10 @@
 namespace embstat {
 
 struct TargetStats {
-  std::int64_t id = 0;         // model row id of the target
-  float min = 0, max = 0;      // over the other rows
+  std::int64_t id = 0;     // model row id of the target
+  float min = 0, max = 0;  // over the other rows
   double mean = 0;
-  float median = 0;            // lower median (torch.median) of the n-1 cosines
+  float median = 0;               // lower median (torch.median) of the n-1 cosines
   std::int64_t non_negative = 0;  // cos >= 0
   std::int64_t negative = 0;      // cos < 0
   double fraction_non_negative() const {

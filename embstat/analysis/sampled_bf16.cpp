@@ -55,9 +55,10 @@ constexpr int kTileTargets = 6;
 // One step of k: 32 bf16 of the 4 rows (masked to the tail when `masked`) against the same 32 of
 // the 6 targets (tp: target rows of stride d32, zero-padded, so never read past the buffer).
 template <bool masked>
-EMBSTAT_AVX512_BF16 inline __attribute__((always_inline)) void dot_step(
-    __m512 (&acc)[kTileRows][kTileTargets], const std::uint16_t* const (&rp)[kTileRows], const std::uint16_t* tp,
-    std::int64_t d32, std::int64_t k, __mmask32 tail) {
+EMBSTAT_AVX512_BF16 inline __attribute__((always_inline)) void dot_step(__m512 (&acc)[kTileRows][kTileTargets],
+                                                                        const std::uint16_t* const (&rp)[kTileRows],
+                                                                        const std::uint16_t* tp, std::int64_t d32,
+                                                                        std::int64_t k, __mmask32 tail) {
   __m512i a[kTileRows];
   for (int i = 0; i < kTileRows; ++i)
     a[i] = masked ? _mm512_maskz_loadu_epi16(tail, rp[i] + k) : _mm512_loadu_si512(rp[i] + k);
@@ -104,7 +105,9 @@ bool bf16_kernel_available() {
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
 }
 
-bool Bf16Rows::contains(std::int64_t id) const { return std::binary_search(ids.begin(), ids.end(), id); }
+bool Bf16Rows::contains(std::int64_t id) const {
+  return std::binary_search(ids.begin(), ids.end(), id);
+}
 
 std::string Bf16Rows::why_not_in(std::int64_t id) const {
   if (contains(id)) return "";
@@ -167,7 +170,8 @@ SampleSummary sample_cosines(const Bf16Rows& rows, const std::vector<std::int64_
     t->inv.assign(static_cast<std::size_t>(t->padded), 0.0f);
     for (std::int64_t k = 0; k < t->n; ++k) {
       const std::int64_t id = target_ids[static_cast<std::size_t>(k0 + k)];
-      std::memcpy(t->bits.data() + k * d32, bf16_row(rows.view, id), sizeof(std::uint16_t) * static_cast<std::size_t>(d));
+      std::memcpy(t->bits.data() + k * d32, bf16_row(rows.view, id),
+                  sizeof(std::uint16_t) * static_cast<std::size_t>(d));
       t->inv[static_cast<std::size_t>(k)] = rows.inv_norms[static_cast<std::size_t>(id)];
     }
     return [t, &rows, d, d32](std::int64_t c0, std::int64_t c1, float* out, std::int64_t ldc) {

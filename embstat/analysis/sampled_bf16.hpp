@@ -27,12 +27,12 @@ bool bf16_kernel_available();
 
 // The usable rows of a bf16 matrix, as the kernel indexes them (by model row id).
 struct Bf16Rows {
-  MatrixView view;                           // BF16 rows; must outlive this object's use
-  std::vector<std::int64_t> ids;             // model row ids that take part, ascending
-  std::vector<std::int64_t> zero_rows;       // excluded: norm 0 or not finite
-  std::vector<std::int64_t> padding_rows;    // excluded: no token
-  std::vector<std::int64_t> excluded;        // zero_rows and padding_rows, sorted
-  std::vector<float> inv_norms;              // per model row: 1 / norm (0 when excluded)
+  MatrixView view;                         // BF16 rows; must outlive this object's use
+  std::vector<std::int64_t> ids;           // model row ids that take part, ascending
+  std::vector<std::int64_t> zero_rows;     // excluded: norm 0 or not finite
+  std::vector<std::int64_t> padding_rows;  // excluded: no token
+  std::vector<std::int64_t> excluded;      // zero_rows and padding_rows, sorted
+  std::vector<float> inv_norms;            // per model row: 1 / norm (0 when excluded)
   std::int64_t n_total = 0;
 
   std::int64_t size() const { return static_cast<std::int64_t>(ids.size()); }

@@ -4,32 +4,52 @@ namespace embstat {
 
 const char* token_class_name(TokenClass cls) {
   switch (cls) {
-    case TokenClass::Special: return "special";
-    case TokenClass::Byte: return "byte";
-    case TokenClass::Punctuation: return "punctuation";
-    case TokenClass::Digits: return "digits";
-    case TokenClass::Whitespace: return "whitespace";
-    case TokenClass::LatinWordStart: return "latin_word_start";
-    case TokenClass::LatinContinuation: return "latin_continuation";
-    case TokenClass::Cjk: return "cjk";
-    case TokenClass::Other: return "other";
-    case TokenClass::Padding: return "padding";
+    case TokenClass::Special:
+      return "special";
+    case TokenClass::Byte:
+      return "byte";
+    case TokenClass::Punctuation:
+      return "punctuation";
+    case TokenClass::Digits:
+      return "digits";
+    case TokenClass::Whitespace:
+      return "whitespace";
+    case TokenClass::LatinWordStart:
+      return "latin_word_start";
+    case TokenClass::LatinContinuation:
+      return "latin_continuation";
+    case TokenClass::Cjk:
+      return "cjk";
+    case TokenClass::Other:
+      return "other";
+    case TokenClass::Padding:
+      return "padding";
   }
   return "?";
 }
 
 const char* token_class_description(TokenClass cls) {
   switch (cls) {
-    case TokenClass::Special: return "special, control, unknown and reserved tokens";
-    case TokenClass::Byte: return "single bytes, <0xNN> byte fallback, UTF-8 fragments";
-    case TokenClass::Punctuation: return "ASCII punctuation";
-    case TokenClass::Digits: return "ASCII digits";
-    case TokenClass::Whitespace: return "whitespace only";
-    case TokenClass::LatinWordStart: return "Latin letters, word start";
-    case TokenClass::LatinContinuation: return "Latin letters, inside a word";
-    case TokenClass::Cjk: return "Chinese, Japanese, Korean";
-    case TokenClass::Other: return "other scripts and symbols";
-    case TokenClass::Padding: return "rows with no token";
+    case TokenClass::Special:
+      return "special, control, unknown and reserved tokens";
+    case TokenClass::Byte:
+      return "single bytes, <0xNN> byte fallback, UTF-8 fragments";
+    case TokenClass::Punctuation:
+      return "ASCII punctuation";
+    case TokenClass::Digits:
+      return "ASCII digits";
+    case TokenClass::Whitespace:
+      return "whitespace only";
+    case TokenClass::LatinWordStart:
+      return "Latin letters, word start";
+    case TokenClass::LatinContinuation:
+      return "Latin letters, inside a word";
+    case TokenClass::Cjk:
+      return "Chinese, Japanese, Korean";
+    case TokenClass::Other:
+      return "other scripts and symbols";
+    case TokenClass::Padding:
+      return "rows with no token";
   }
   return "?";
 }
@@ -39,7 +59,9 @@ namespace {
 // What one code point (or undecodable byte) contributes to a token's class.
 enum class Kind { Space, Control, Invalid, Digit, AsciiPunct, Latin, Cjk, Mark, Symbol, Letter };
 
-bool in(char32_t cp, char32_t lo, char32_t hi) { return cp >= lo && cp <= hi; }
+bool in(char32_t cp, char32_t lo, char32_t hi) {
+  return cp >= lo && cp <= hi;
+}
 
 bool is_space(char32_t cp) {
   return in(cp, 0x09, 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 || in(cp, 0x2000, 0x200a) ||
@@ -53,27 +75,27 @@ bool is_latin_letter(char32_t cp) {
          in(cp, 0x1d00, 0x1dbf) ||                             // phonetic extensions
          in(cp, 0x1e00, 0x1eff) ||                             // Latin Extended Additional
          in(cp, 0x2c60, 0x2c7f) || in(cp, 0xa720, 0xa7ff) || in(cp, 0xab30, 0xab6f) ||
-         in(cp, 0xfb00, 0xfb06) ||                             // ligatures ﬁ ﬂ
-         in(cp, 0xff21, 0xff3a) || in(cp, 0xff41, 0xff5a);     // full-width Latin
+         in(cp, 0xfb00, 0xfb06) ||                          // ligatures ﬁ ﬂ
+         in(cp, 0xff21, 0xff3a) || in(cp, 0xff41, 0xff5a);  // full-width Latin
 }
 
 bool is_cjk(char32_t cp) {
-  return in(cp, 0x1100, 0x11ff) ||    // Hangul Jamo
-         in(cp, 0x2e80, 0x2fdf) ||    // CJK radicals, Kangxi radicals
-         in(cp, 0x2ff0, 0x2fff) ||    // ideographic description
-         in(cp, 0x3001, 0x303f) ||    // CJK symbols and punctuation (U+3000 is whitespace)
-         in(cp, 0x3040, 0x30ff) ||    // Hiragana, Katakana
-         in(cp, 0x3100, 0x31ff) ||    // Bopomofo, Hangul compatibility Jamo, Kanbun, strokes
-         in(cp, 0x3200, 0x33ff) ||    // enclosed CJK, compatibility
-         in(cp, 0x3400, 0x4dbf) ||    // CJK Extension A
-         in(cp, 0x4e00, 0x9fff) ||    // CJK Unified Ideographs
-         in(cp, 0xa960, 0xa97f) ||    // Hangul Jamo Extended-A
-         in(cp, 0xac00, 0xd7ff) ||    // Hangul syllables, Jamo Extended-B
-         in(cp, 0xf900, 0xfaff) ||    // CJK compatibility ideographs
-         in(cp, 0xfe30, 0xfe4f) ||    // CJK compatibility forms
+  return in(cp, 0x1100, 0x11ff) ||  // Hangul Jamo
+         in(cp, 0x2e80, 0x2fdf) ||  // CJK radicals, Kangxi radicals
+         in(cp, 0x2ff0, 0x2fff) ||  // ideographic description
+         in(cp, 0x3001, 0x303f) ||  // CJK symbols and punctuation (U+3000 is whitespace)
+         in(cp, 0x3040, 0x30ff) ||  // Hiragana, Katakana
+         in(cp, 0x3100, 0x31ff) ||  // Bopomofo, Hangul compatibility Jamo, Kanbun, strokes
+         in(cp, 0x3200, 0x33ff) ||  // enclosed CJK, compatibility
+         in(cp, 0x3400, 0x4dbf) ||  // CJK Extension A
+         in(cp, 0x4e00, 0x9fff) ||  // CJK Unified Ideographs
+         in(cp, 0xa960, 0xa97f) ||  // Hangul Jamo Extended-A
+         in(cp, 0xac00, 0xd7ff) ||  // Hangul syllables, Jamo Extended-B
+         in(cp, 0xf900, 0xfaff) ||  // CJK compatibility ideographs
+         in(cp, 0xfe30, 0xfe4f) ||  // CJK compatibility forms
          in(cp, 0xff01, 0xff20) || in(cp, 0xff3b, 0xff40) || in(cp, 0xff5b, 0xffef) ||  // full/half-width forms
-         in(cp, 0x1b000, 0x1b16f) ||  // kana supplement / extended
-         in(cp, 0x20000, 0x323af);    // CJK Extensions B-H, compatibility supplement
+         in(cp, 0x1b000, 0x1b16f) ||                                                    // kana supplement / extended
+         in(cp, 0x20000, 0x323af);  // CJK Extensions B-H, compatibility supplement
 }
 
 bool is_mark(char32_t cp) {
@@ -83,14 +105,14 @@ bool is_mark(char32_t cp) {
 }
 
 bool is_symbol(char32_t cp) {
-  return in(cp, 0xa1, 0xbf) || cp == 0xd7 || cp == 0xf7 ||  // Latin-1 punctuation and signs
-         in(cp, 0x2b0, 0x2ff) ||                            // spacing modifier letters
+  return in(cp, 0xa1, 0xbf) || cp == 0xd7 || cp == 0xf7 ||                              // Latin-1 punctuation and signs
+         in(cp, 0x2b0, 0x2ff) ||                                                        // spacing modifier letters
          in(cp, 0x2010, 0x2027) || in(cp, 0x2030, 0x205e) || in(cp, 0x2060, 0x206f) ||  // general punctuation
-         in(cp, 0x2070, 0x20cf) ||                          // super/subscripts, currency
-         in(cp, 0x2100, 0x2bff) ||  // letterlike, arrows, maths, technical, box drawing, shapes, dingbats
-         in(cp, 0x2e00, 0x2e7f) ||  // supplemental punctuation
-         in(cp, 0xe000, 0xf8ff) ||  // private use
-         in(cp, 0xfff0, 0xffff) ||  // specials (U+FFFD)
+         in(cp, 0x2070, 0x20cf) ||                                                      // super/subscripts, currency
+         in(cp, 0x2100, 0x2bff) ||    // letterlike, arrows, maths, technical, box drawing, shapes, dingbats
+         in(cp, 0x2e00, 0x2e7f) ||    // supplemental punctuation
+         in(cp, 0xe000, 0xf8ff) ||    // private use
+         in(cp, 0xfff0, 0xffff) ||    // specials (U+FFFD)
          in(cp, 0x1f000, 0x1faff) ||  // mahjong, cards, enclosed, emoji, pictographs
          in(cp, 0xf0000, 0x10ffff);   // supplementary private use
 }
@@ -121,10 +143,17 @@ std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& cp) {
   }
   std::size_t len;
   char32_t min;
-  if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; }
-  else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; }
-  else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; }
-  else return 0;
+  if ((c & 0xe0) == 0xc0) {
+    len = 2;
+    min = 0x80;
+  } else if ((c & 0xf0) == 0xe0) {
+    len = 3;
+    min = 0x800;
+  } else if ((c & 0xf8) == 0xf0) {
+    len = 4;
+    min = 0x10000;
+  } else
+    return 0;
   if (i + len > s.size()) return 0;
   char32_t v = c & (0x7f >> len);
   for (std::size_t k = 1; k < len; ++k) {
@@ -147,15 +176,18 @@ bool looks_like_markup(std::string_view piece) {
 TokenClass classify_token(const Token& token, std::string_view vocab_kind) {
   switch (token.type) {
     case TokenType::Control:
-    case TokenType::Unknown: return TokenClass::Special;
-    case TokenType::Byte: return TokenClass::Byte;
+    case TokenType::Unknown:
+      return TokenClass::Special;
+    case TokenType::Byte:
+      return TokenClass::Byte;
     case TokenType::Unused:
       if (token.piece.empty() && token.bytes.empty()) return TokenClass::Padding;
       return TokenClass::Special;
     case TokenType::UserDefined:
       if (looks_like_markup(token.piece)) return TokenClass::Special;
       break;
-    case TokenType::Normal: break;
+    case TokenType::Normal:
+      break;
   }
   const std::string_view text = token.bytes;
   if (text.size() == 1) return TokenClass::Byte;

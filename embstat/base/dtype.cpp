@@ -36,7 +36,9 @@ float f16_to_f32(std::uint16_t h) {
   return std::bit_cast<float>(bits);
 }
 
-float bf16_to_f32(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
+float bf16_to_f32(std::uint16_t h) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
+}
 
 float f8_e4m3_to_f32(std::uint8_t v) {
   // OCP FP8 E4M3 ("e4m3fn"): bias 7, no infinities, S.1111.111 is NaN.
@@ -171,17 +173,17 @@ struct GgmlType {
   std::optional<DType> dtype;
 };
 const std::array<GgmlType, 33> kGgmlTypes = {{
-    {0, "F32", DType::F32},      {1, "F16", DType::F16},       {2, "Q4_0", DType::Q4_0},
-    {3, "Q4_1", DType::Q4_1},    {6, "Q5_0", DType::Q5_0},     {7, "Q5_1", DType::Q5_1},
-    {8, "Q8_0", DType::Q8_0},    {9, "Q8_1", std::nullopt},    {10, "Q2_K", DType::Q2_K},
-    {11, "Q3_K", DType::Q3_K},   {12, "Q4_K", DType::Q4_K},    {13, "Q5_K", DType::Q5_K},
-    {14, "Q6_K", DType::Q6_K},   {15, "Q8_K", std::nullopt},   {16, "IQ2_XXS", std::nullopt},
+    {0, "F32", DType::F32},       {1, "F16", DType::F16},        {2, "Q4_0", DType::Q4_0},
+    {3, "Q4_1", DType::Q4_1},     {6, "Q5_0", DType::Q5_0},      {7, "Q5_1", DType::Q5_1},
+    {8, "Q8_0", DType::Q8_0},     {9, "Q8_1", std::nullopt},     {10, "Q2_K", DType::Q2_K},
+    {11, "Q3_K", DType::Q3_K},    {12, "Q4_K", DType::Q4_K},     {13, "Q5_K", DType::Q5_K},
+    {14, "Q6_K", DType::Q6_K},    {15, "Q8_K", std::nullopt},    {16, "IQ2_XXS", std::nullopt},
     {17, "IQ2_XS", std::nullopt}, {18, "IQ3_XXS", std::nullopt}, {19, "IQ1_S", std::nullopt},
-    {20, "IQ4_NL", std::nullopt}, {21, "IQ3_S", std::nullopt},  {22, "IQ2_S", std::nullopt},
-    {23, "IQ4_XS", std::nullopt}, {24, "I8", DType::I8},        {25, "I16", DType::I16},
-    {26, "I32", DType::I32},     {27, "I64", DType::I64},      {28, "F64", DType::F64},
-    {29, "IQ1_M", std::nullopt}, {30, "BF16", DType::BF16},    {34, "TQ1_0", std::nullopt},
-    {35, "TQ2_0", std::nullopt}, {39, "MXFP4", std::nullopt},  {40, "NVFP4", std::nullopt},
+    {20, "IQ4_NL", std::nullopt}, {21, "IQ3_S", std::nullopt},   {22, "IQ2_S", std::nullopt},
+    {23, "IQ4_XS", std::nullopt}, {24, "I8", DType::I8},         {25, "I16", DType::I16},
+    {26, "I32", DType::I32},      {27, "I64", DType::I64},       {28, "F64", DType::F64},
+    {29, "IQ1_M", std::nullopt},  {30, "BF16", DType::BF16},     {34, "TQ1_0", std::nullopt},
+    {35, "TQ2_0", std::nullopt},  {39, "MXFP4", std::nullopt},   {40, "NVFP4", std::nullopt},
 }};
 
 }  // namespace

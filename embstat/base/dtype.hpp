@@ -12,24 +12,47 @@
 namespace embstat {
 
 enum class DType {
-  F32, F16, BF16, F64, F8_E4M3, F8_E5M2,
-  I8, U8, I16, U16, I32, U32, I64, U64, BOOL,
-  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
-  Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+  F32,
+  F16,
+  BF16,
+  F64,
+  F8_E4M3,
+  F8_E5M2,
+  I8,
+  U8,
+  I16,
+  U16,
+  I32,
+  U32,
+  I64,
+  U64,
+  BOOL,
+  Q4_0,
+  Q4_1,
+  Q5_0,
+  Q5_1,
+  Q8_0,
+  Q2_K,
+  Q3_K,
+  Q4_K,
+  Q5_K,
+  Q6_K,
 };
 
 struct DTypeInfo {
   DType dtype;
-  std::string_view name;        // "F32", "BF16", "Q4_K", ... (safetensors / ggml spelling)
-  std::uint32_t block_elems;    // elements per block (1 for plain types)
-  std::uint32_t block_bytes;    // bytes per block
-  bool decodable;               // has a to-f32 decoder (integer types do not)
+  std::string_view name;      // "F32", "BF16", "Q4_K", ... (safetensors / ggml spelling)
+  std::uint32_t block_elems;  // elements per block (1 for plain types)
+  std::uint32_t block_bytes;  // bytes per block
+  bool decodable;             // has a to-f32 decoder (integer types do not)
   // Decodes n_elems (a multiple of block_elems) from src into dst.
   void (*decode)(const std::uint8_t* src, float* dst, std::int64_t n_elems);
 };
 
 const DTypeInfo& dtype_info(DType dtype);
-inline std::string_view dtype_name(DType dtype) { return dtype_info(dtype).name; }
+inline std::string_view dtype_name(DType dtype) {
+  return dtype_info(dtype).name;
+}
 
 // Lookup by name as written in safetensors headers ("F32", "BF16", "F8_E4M3", ...).
 std::optional<DType> dtype_from_safetensors_name(std::string_view name);

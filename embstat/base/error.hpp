@@ -27,8 +27,7 @@ int exit_code(ErrorKind kind);
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, std::string path, std::string message,
-        std::optional<std::uint64_t> offset = std::nullopt);
+  Error(ErrorKind kind, std::string path, std::string message, std::optional<std::uint64_t> offset = std::nullopt);
 
   ErrorKind kind() const { return kind_; }
   const std::string& path() const { return path_; }
@@ -39,8 +38,7 @@ class Error : public std::runtime_error {
   Error with_context(const std::string& prefix) const;
 
  private:
-  static std::string compose(const std::string& path, const std::string& message,
-                             std::optional<std::uint64_t> offset);
+  static std::string compose(const std::string& path, const std::string& message, std::optional<std::uint64_t> offset);
   ErrorKind kind_;
   std::string path_;
   std::string message_;

@@ -8,15 +8,15 @@
 
 namespace embstat::ggml {
 
-inline constexpr int kQK = 32;    // elements per block of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0
-inline constexpr int kQK_K = 256; // elements per super-block of the K-quants
+inline constexpr int kQK = 32;     // elements per block of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0
+inline constexpr int kQK_K = 256;  // elements per super-block of the K-quants
 
 // Bytes per block (ggml-common.h).
-inline constexpr int kQ4_0Bytes = 2 + kQK / 2;            // f16 d; 16 nibble bytes
-inline constexpr int kQ4_1Bytes = 2 + 2 + kQK / 2;        // f16 d, m; nibbles
-inline constexpr int kQ5_0Bytes = 2 + 4 + kQK / 2;        // f16 d; u32 high bits; nibbles
-inline constexpr int kQ5_1Bytes = 2 + 2 + 4 + kQK / 2;    // f16 d, m; u32 high bits; nibbles
-inline constexpr int kQ8_0Bytes = 2 + kQK;                // f16 d; int8 qs
+inline constexpr int kQ4_0Bytes = 2 + kQK / 2;          // f16 d; 16 nibble bytes
+inline constexpr int kQ4_1Bytes = 2 + 2 + kQK / 2;      // f16 d, m; nibbles
+inline constexpr int kQ5_0Bytes = 2 + 4 + kQK / 2;      // f16 d; u32 high bits; nibbles
+inline constexpr int kQ5_1Bytes = 2 + 2 + 4 + kQK / 2;  // f16 d, m; u32 high bits; nibbles
+inline constexpr int kQ8_0Bytes = 2 + kQK;              // f16 d; int8 qs
 inline constexpr int kQ2_KBytes = kQK_K / 16 + kQK_K / 4 + 2 + 2;
 inline constexpr int kQ3_KBytes = kQK_K / 8 + kQK_K / 4 + 12 + 2;
 inline constexpr int kQ4_KBytes = 2 + 2 + 12 + kQK_K / 2;

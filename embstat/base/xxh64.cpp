@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-
 namespace embstat {
 namespace {
 
@@ -13,7 +12,9 @@ constexpr std::uint64_t kPrime3 = 0x165667B19E3779F9ULL;
 constexpr std::uint64_t kPrime4 = 0x85EBCA77C2B2AE63ULL;
 constexpr std::uint64_t kPrime5 = 0x27D4EB2F165667C5ULL;
 
-inline std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline std::uint64_t rotl(std::uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
 
 // Little-endian loads (the spec reads input as little-endian words).
 inline std::uint64_t read64(const std::uint8_t* p) {
@@ -84,6 +85,8 @@ std::uint64_t xxh64(std::span<const std::uint8_t> bytes, std::uint64_t seed) {
   return h;
 }
 
-std::string xxh64_hex(std::uint64_t hash) { return fmt::format("{:016x}", hash); }
+std::string xxh64_hex(std::uint64_t hash) {
+  return fmt::format("{:016x}", hash);
+}
 
 }  // namespace embstat

@@ -37,22 +37,45 @@ constexpr std::uint64_t kMinArrayBytes = 4 + 8;               // elem type, coun
 // Bytes of a scalar of this type; 0 for String and Array (variable).
 std::uint64_t scalar_size(GgufType type) {
   switch (type) {
-    case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    case GgufType::String: case GgufType::Array: return 0;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::Bool:
+      return 1;
+    case GgufType::U16:
+    case GgufType::I16:
+      return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32:
+      return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64:
+      return 8;
+    case GgufType::String:
+    case GgufType::Array:
+      return 0;
   }
   return 0;
 }
 
-bool valid_type(std::uint32_t type) { return type <= static_cast<std::uint32_t>(GgufType::F64); }
+bool valid_type(std::uint32_t type) {
+  return type <= static_cast<std::uint32_t>(GgufType::F64);
+}
 
 bool is_integer(GgufType type) {
   switch (type) {
-    case GgufType::U8: case GgufType::I8: case GgufType::U16: case GgufType::I16:
-    case GgufType::U32: case GgufType::I32: case GgufType::U64: case GgufType::I64: return true;
-    default: return false;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::U16:
+    case GgufType::I16:
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::U64:
+    case GgufType::I64:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -66,19 +89,27 @@ T load(const std::uint8_t* p) {
 // An integer of `type` at p, as int64; nullopt for a u64 above INT64_MAX.
 std::optional<std::int64_t> load_int(GgufType type, const std::uint8_t* p) {
   switch (type) {
-    case GgufType::U8: return load<std::uint8_t>(p);
-    case GgufType::I8: return load<std::int8_t>(p);
-    case GgufType::U16: return load<std::uint16_t>(p);
-    case GgufType::I16: return load<std::int16_t>(p);
-    case GgufType::U32: return load<std::uint32_t>(p);
-    case GgufType::I32: return load<std::int32_t>(p);
-    case GgufType::I64: return load<std::int64_t>(p);
+    case GgufType::U8:
+      return load<std::uint8_t>(p);
+    case GgufType::I8:
+      return load<std::int8_t>(p);
+    case GgufType::U16:
+      return load<std::uint16_t>(p);
+    case GgufType::I16:
+      return load<std::int16_t>(p);
+    case GgufType::U32:
+      return load<std::uint32_t>(p);
+    case GgufType::I32:
+      return load<std::int32_t>(p);
+    case GgufType::I64:
+      return load<std::int64_t>(p);
     case GgufType::U64: {
       const auto v = load<std::uint64_t>(p);
       if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
       return static_cast<std::int64_t>(v);
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -99,10 +130,22 @@ struct GgmlTypeGeometry {
 };
 // Types embstat cannot decode, sizes from ggml-common.h (block structs) and ggml.h (ids).
 constexpr std::array<GgmlTypeGeometry, 16> kUndecodableTypes = {{
-    {9, "Q8_1", 32, 36},      {15, "Q8_K", 256, 292},  {16, "IQ2_XXS", 256, 66}, {17, "IQ2_XS", 256, 74},
-    {18, "IQ3_XXS", 256, 98}, {19, "IQ1_S", 256, 50},  {20, "IQ4_NL", 32, 18},   {21, "IQ3_S", 256, 110},
-    {22, "IQ2_S", 256, 82},   {23, "IQ4_XS", 256, 136}, {29, "IQ1_M", 256, 56},  {34, "TQ1_0", 256, 54},
-    {35, "TQ2_0", 256, 66},   {39, "MXFP4", 32, 17},   {40, "NVFP4", 64, 36},    {41, "Q1_0", 128, 18},
+    {9, "Q8_1", 32, 36},
+    {15, "Q8_K", 256, 292},
+    {16, "IQ2_XXS", 256, 66},
+    {17, "IQ2_XS", 256, 74},
+    {18, "IQ3_XXS", 256, 98},
+    {19, "IQ1_S", 256, 50},
+    {20, "IQ4_NL", 32, 18},
+    {21, "IQ3_S", 256, 110},
+    {22, "IQ2_S", 256, 82},
+    {23, "IQ4_XS", 256, 136},
+    {29, "IQ1_M", 256, 56},
+    {34, "TQ1_0", 256, 54},
+    {35, "TQ2_0", 256, 66},
+    {39, "MXFP4", 32, 17},
+    {40, "NVFP4", 64, 36},
+    {41, "Q1_0", 128, 18},
 }};
 
 struct ResolvedType {
@@ -154,10 +197,10 @@ class Parser {
     out.version = cur_.u32();
     if (out.version == 0) fail_at(4, "bad GGUF version 0");
     if ((out.version & 0xffffu) == 0)
-      throw Error(ErrorKind::Unsupported, path_,
-                  fmt::format("GGUF version 0x{:08x}: a big-endian file? only little-endian GGUF is supported",
-                              out.version),
-                  4);
+      throw Error(
+          ErrorKind::Unsupported, path_,
+          fmt::format("GGUF version 0x{:08x}: a big-endian file? only little-endian GGUF is supported", out.version),
+          4);
     if (out.version == 1)
       throw Error(ErrorKind::Unsupported, path_,
                   "GGUF version 1 is obsolete and not supported (versions 2 and 3 are); re-convert the model "
@@ -213,20 +256,20 @@ class Parser {
 
   void read_array(GgufValue& v, std::uint32_t depth) {
     const std::uint64_t at = cur_.offset();
-    if (depth >= kGgufMaxArrayDepth)
-      fail_at(at, fmt::format("arrays nested more than {} deep", kGgufMaxArrayDepth));
+    if (depth >= kGgufMaxArrayDepth) fail_at(at, fmt::format("arrays nested more than {} deep", kGgufMaxArrayDepth));
     v.elem_type = read_type("array element type");
     const std::uint64_t count_at = cur_.offset();
     v.n_elems = cur_.u64();
     if (v.n_elems > kGgufMaxArrayElems)
-      fail_at(count_at, fmt::format("array of {} elements exceeds the {} element limit", v.n_elems, kGgufMaxArrayElems));
+      fail_at(count_at,
+              fmt::format("array of {} elements exceeds the {} element limit", v.n_elems, kGgufMaxArrayElems));
     const std::uint64_t elem_size = scalar_size(v.elem_type);
-    const std::uint64_t min_size = v.elem_type == GgufType::String ? kMinStringBytes
+    const std::uint64_t min_size = v.elem_type == GgufType::String  ? kMinStringBytes
                                    : v.elem_type == GgufType::Array ? kMinArrayBytes
                                                                     : elem_size;
     if (v.n_elems > cur_.remaining() / min_size)
-      fail_at(count_at, fmt::format("array of {} {} values needs at least {} bytes each, only {} bytes left",
-                                    v.n_elems, gguf_type_name(v.elem_type), min_size, cur_.remaining()));
+      fail_at(count_at, fmt::format("array of {} {} values needs at least {} bytes each, only {} bytes left", v.n_elems,
+                                    gguf_type_name(v.elem_type), min_size, cur_.remaining()));
     if (v.elem_type == GgufType::String) {
       v.strings.reserve(v.n_elems);
       for (std::uint64_t i = 0; i < v.n_elems; ++i) v.strings.push_back(read_string("array string"));
@@ -267,8 +310,7 @@ class Parser {
     const auto* kv = out.find("general.alignment");
     if (!kv) return;
     if (kv->value.type != GgufType::U32)
-      fail_at(kv->file_offset,
-              fmt::format("general.alignment must be a u32, not {}", gguf_type_name(kv->value.type)));
+      fail_at(kv->file_offset, fmt::format("general.alignment must be a u32, not {}", gguf_type_name(kv->value.type)));
     const std::uint32_t a = load<std::uint32_t>(kv->value.raw.data());
     if (a == 0 || (a & (a - 1)) != 0)
       fail_at(kv->file_offset, fmt::format("general.alignment {} is not a power of two", a));
@@ -344,8 +386,8 @@ class Parser {
     for (auto& t : out.tensors) {
       const std::string where = fmt::format("tensor {}", shown(t.name));
       if (t.offset % out.alignment != 0)
-        fail_at(t.info_offset, fmt::format("{}: data offset {} is not a multiple of the alignment {}", where,
-                                           t.offset, out.alignment));
+        fail_at(t.info_offset, fmt::format("{}: data offset {} is not a multiple of the alignment {}", where, t.offset,
+                                           out.alignment));
       const auto file_offset = checked_add(out.data_offset, t.offset);
       if (!file_offset || !range_fits(*file_offset, t.n_bytes, size))
         fail_at(t.info_offset, fmt::format("{}: {} bytes at data offset {} run past the end of the file ({} bytes)",
@@ -356,16 +398,14 @@ class Parser {
     // other orders are harmless to a reader that bounds each tensor, so they are accepted).
     std::vector<std::size_t> order(out.tensors.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return out.tensors[a].file_offset < out.tensors[b].file_offset;
-    });
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return out.tensors[a].file_offset < out.tensors[b].file_offset; });
     for (std::size_t k = 1; k < order.size(); ++k) {
       const auto& prev = out.tensors[order[k - 1]];
       const auto& cur = out.tensors[order[k]];
       if (cur.file_offset - prev.file_offset < prev.n_bytes)  // both in range: no wrap
-        fail_at(cur.info_offset,
-                fmt::format("tensors {} and {} overlap (data offsets {} + {} bytes and {})", shown(prev.name),
-                            shown(cur.name), prev.offset, prev.n_bytes, cur.offset));
+        fail_at(cur.info_offset, fmt::format("tensors {} and {} overlap (data offsets {} + {} bytes and {})",
+                                             shown(prev.name), shown(cur.name), prev.offset, prev.n_bytes, cur.offset));
     }
   }
 
@@ -394,8 +434,8 @@ Vocabulary gguf_vocabulary(const GgufFile& gguf) {
     const auto* kv = gguf.find("tokenizer.ggml.token_type");
     if (raw->size() != tokens->size())
       throw_format(gguf.path, kv->file_offset,
-                   fmt::format("tokenizer.ggml.token_type has {} entries but tokenizer.ggml.tokens has {}",
-                               raw->size(), tokens->size()));
+                   fmt::format("tokenizer.ggml.token_type has {} entries but tokenizer.ggml.tokens has {}", raw->size(),
+                               tokens->size()));
     types.reserve(raw->size());
     for (const auto t : *raw) {
       if (t < std::numeric_limits<std::int32_t>::min() || t > std::numeric_limits<std::int32_t>::max())
@@ -410,19 +450,32 @@ Vocabulary gguf_vocabulary(const GgufFile& gguf) {
 
 std::string_view gguf_type_name(GgufType type) {
   switch (type) {
-    case GgufType::U8: return "u8";
-    case GgufType::I8: return "i8";
-    case GgufType::U16: return "u16";
-    case GgufType::I16: return "i16";
-    case GgufType::U32: return "u32";
-    case GgufType::I32: return "i32";
-    case GgufType::F32: return "f32";
-    case GgufType::Bool: return "bool";
-    case GgufType::String: return "str";
-    case GgufType::Array: return "arr";
-    case GgufType::U64: return "u64";
-    case GgufType::I64: return "i64";
-    case GgufType::F64: return "f64";
+    case GgufType::U8:
+      return "u8";
+    case GgufType::I8:
+      return "i8";
+    case GgufType::U16:
+      return "u16";
+    case GgufType::I16:
+      return "i16";
+    case GgufType::U32:
+      return "u32";
+    case GgufType::I32:
+      return "i32";
+    case GgufType::F32:
+      return "f32";
+    case GgufType::Bool:
+      return "bool";
+    case GgufType::String:
+      return "str";
+    case GgufType::Array:
+      return "arr";
+    case GgufType::U64:
+      return "u64";
+    case GgufType::I64:
+      return "i64";
+    case GgufType::F64:
+      return "f64";
   }
   return "?";
 }
@@ -508,7 +561,8 @@ std::optional<std::vector<std::int64_t>> GgufFile::get_int_array(std::string_vie
   out.reserve(e->value.n_elems);
   for (std::uint64_t i = 0; i < e->value.n_elems; ++i) {
     const auto v = e->value.int_at(i);
-    if (!v) throw_format(path, e->file_offset, fmt::format("metadata {}[{}] does not fit in an int64", shown(e->key), i));
+    if (!v)
+      throw_format(path, e->file_offset, fmt::format("metadata {}[{}] does not fit in an int64", shown(e->key), i));
     out.push_back(*v);
   }
   return out;
@@ -542,8 +596,7 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
   model.vocab = gguf_vocabulary(gguf);
 
   if (gguf.tensors.empty()) {
-    if (options.require_matrix)
-      throw Error(ErrorKind::Unsupported, path, "has no tensors (vocabulary-only file)");
+    if (options.require_matrix) throw Error(ErrorKind::Unsupported, path, "has no tensors (vocabulary-only file)");
     model.notes.push_back("vocabulary-only file: no tensors");
     return model;
   }
@@ -560,9 +613,10 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
 
   const GgufTensorInfo& t = *gguf.find_tensor(pick.name);
   if (!t.dtype) {
-    std::string message = fmt::format("tensor {}: ggml type {} cannot be decoded by embstat (it reads F32, F16, BF16, "
-                                      "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
-                                      shown(t.name), t.type_name);
+    std::string message = fmt::format(
+        "tensor {}: ggml type {} cannot be decoded by embstat (it reads F32, F16, BF16, "
+        "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
+        shown(t.name), t.type_name);
     if (options.require_matrix) throw Error(ErrorKind::Unsupported, path, message, t.info_offset);
     model.notes.push_back(message);
     return model;
@@ -586,8 +640,8 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
   m.owner = file;
 
   if (!model.vocab.empty() && static_cast<std::int64_t>(model.vocab.size()) > m.n_rows)
-    model.notes.push_back(fmt::format("the tokenizer has {} tokens but '{}' has only {} rows", model.vocab.size(),
-                                      t.name, m.n_rows));
+    model.notes.push_back(
+        fmt::format("the tokenizer has {} tokens but '{}' has only {} rows", model.vocab.size(), t.name, m.n_rows));
   return model;
 }
 

@@ -34,8 +34,19 @@ namespace embstat {
 
 // GGUF metadata value types (gguf.h enum gguf_type).
 enum class GgufType : std::uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7,
-  String = 8, Array = 9, U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  Bool = 7,
+  String = 8,
+  Array = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 std::string_view gguf_type_name(GgufType type);  // "u32", "str", "arr", ...
 
@@ -72,9 +83,9 @@ struct GgufKeyValue {
 struct GgufTensorInfo {
   std::string name;
   std::uint32_t ggml_type = 0;
-  std::string type_name;          // "Q4_K", "IQ2_XXS", ...
-  std::optional<DType> dtype;     // nullopt: a ggml type embstat cannot decode (IQ*, TQ*, ...)
-  std::vector<std::int64_t> ne;   // n_dims entries, each > 0; ne[0] = row length
+  std::string type_name;         // "Q4_K", "IQ2_XXS", ...
+  std::optional<DType> dtype;    // nullopt: a ggml type embstat cannot decode (IQ*, TQ*, ...)
+  std::vector<std::int64_t> ne;  // n_dims entries, each > 0; ne[0] = row length
   std::uint64_t n_elems = 0;
   std::uint64_t n_bytes = 0;
   std::uint64_t offset = 0;       // relative to the data section (as stored)
@@ -90,7 +101,7 @@ struct GgufFile {
   std::string path;
   std::uint32_t version = 0;
   std::uint64_t alignment = 32;
-  std::uint64_t data_offset = 0;     // start of the data section (header end, padded)
+  std::uint64_t data_offset = 0;        // start of the data section (header end, padded)
   std::span<const std::uint8_t> bytes;  // the whole file
   std::shared_ptr<const void> owner;    // keeps `bytes` alive (the MappedFile); may be null
   std::vector<GgufKeyValue> kv;         // in file order, keys unique
@@ -102,9 +113,9 @@ struct GgufFile {
   // Typed getters: nullopt when the key is absent; Error(Format) naming the key when it is
   // present with another type.
   std::optional<std::string_view> get_string(std::string_view key) const;
-  std::optional<std::int64_t> get_int(std::string_view key) const;  // any integer type
-  std::optional<std::uint32_t> get_u32(std::string_view key) const; // exactly u32
-  std::optional<double> get_float(std::string_view key) const;      // f32 or f64
+  std::optional<std::int64_t> get_int(std::string_view key) const;   // any integer type
+  std::optional<std::uint32_t> get_u32(std::string_view key) const;  // exactly u32
+  std::optional<double> get_float(std::string_view key) const;       // f32 or f64
   std::optional<bool> get_bool(std::string_view key) const;
   // Arrays: of strings (views into the file), of integers of any type.
   const std::vector<std::string_view>* get_string_array(std::string_view key) const;
@@ -117,11 +128,11 @@ struct GgufFile {
 };
 
 // Limits beyond which a header is refused rather than allocated.
-inline constexpr std::uint64_t kGgufMaxStringBytes = 1ull << 30;   // ggml GGUF_MAX_STRING_LENGTH
-inline constexpr std::uint64_t kGgufMaxArrayElems = 1ull << 30;    // ggml GGUF_MAX_ARRAY_ELEMENTS
-inline constexpr std::uint32_t kGgufMaxArrayDepth = 8;             // arrays of arrays of ...
-inline constexpr std::size_t kGgufMaxTensorName = 63;              // ggml GGML_MAX_NAME - 1
-inline constexpr std::uint32_t kGgufMaxDims = 4;                   // ggml GGML_MAX_DIMS
+inline constexpr std::uint64_t kGgufMaxStringBytes = 1ull << 30;  // ggml GGUF_MAX_STRING_LENGTH
+inline constexpr std::uint64_t kGgufMaxArrayElems = 1ull << 30;   // ggml GGUF_MAX_ARRAY_ELEMENTS
+inline constexpr std::uint32_t kGgufMaxArrayDepth = 8;            // arrays of arrays of ...
+inline constexpr std::size_t kGgufMaxTensorName = 63;             // ggml GGML_MAX_NAME - 1
+inline constexpr std::uint32_t kGgufMaxDims = 4;                  // ggml GGML_MAX_DIMS
 
 // Parses the header of a mapped file. Throws Error(Format) for malformed bytes (with the file
 // offset), Error(Unsupported) for GGUF v1 / versions above 3 and unknown ggml type ids.

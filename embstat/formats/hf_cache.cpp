@@ -82,7 +82,8 @@ HubSnapshot resolve_snapshot(const std::string& repo_folder, const std::string& 
     }
   }
   if (!revision.empty())
-    throw Error(ErrorKind::Io, repo_folder, fmt::format("revision '{}' of {} is not in the local cache", revision, repo_id));
+    throw Error(ErrorKind::Io, repo_folder,
+                fmt::format("revision '{}' of {} is not in the local cache", revision, repo_id));
 
   // No usable refs/main: the most recently written snapshot.
   std::string newest;
@@ -99,7 +100,8 @@ HubSnapshot resolve_snapshot(const std::string& repo_folder, const std::string& 
     }
   }
   if (newest.empty())
-    throw Error(ErrorKind::Io, repo_folder, fmt::format("{} is in the cache but has no snapshot (not downloaded?)", repo_id));
+    throw Error(ErrorKind::Io, repo_folder,
+                fmt::format("{} is in the cache but has no snapshot (not downloaded?)", repo_id));
   snap.revision = newest;
   snap.folder = path_join(snapshots, newest);
   snap.notes.push_back(fmt::format("no refs/main: using the newest snapshot {}", newest));

@@ -25,11 +25,11 @@ std::string llama_cpp_cache_dir();
 bool looks_like_hub_id(std::string_view spec);
 
 struct HubSnapshot {
-  std::string repo_id;              // "Qwen/Qwen3-0.6B"
-  std::string repo_folder;          // <cache>/models--Qwen--Qwen3-0.6B
-  std::string folder;               // .../snapshots/<hash>
-  std::string revision;             // the hash
-  std::vector<std::string> notes;   // e.g. "refs/main missing: using the newest snapshot"
+  std::string repo_id;             // "Qwen/Qwen3-0.6B"
+  std::string repo_folder;         // <cache>/models--Qwen--Qwen3-0.6B
+  std::string folder;              // .../snapshots/<hash>
+  std::string revision;            // the hash
+  std::vector<std::string> notes;  // e.g. "refs/main missing: using the newest snapshot"
 };
 
 // Finds `spec` ("owner/name[@revision]") in the cache roots. nullopt when no root holds it;

@@ -80,7 +80,7 @@ void compute_layout(Llama2cHeader& h, const std::string& path) {
   const std::uint64_t head_size = dim / static_cast<std::uint64_t>(h.n_heads);
   const std::uint64_t kv_dim = head_size * static_cast<std::uint64_t>(h.n_kv_heads);
   // Element counts of the per-layer matrices, in file order: wq, wk, wv, wo, w1, w2, w3.
-  const std::uint64_t layer_mats[7] = {dim * dim, dim * kv_dim, dim * kv_dim, dim * dim,
+  const std::uint64_t layer_mats[7] = {dim * dim,    dim * kv_dim, dim * kv_dim, dim * dim,
                                        hidden * dim, dim * hidden, hidden * dim};
   const std::uint64_t emb = vocab * dim;  // < 2^46 by the caps
 
@@ -141,8 +141,8 @@ Llama2cHeader parse_llama2c_header(std::span<const std::uint8_t> file_bytes, con
     h.header_bytes = kLegacyHeaderBytes;
     if (file_bytes.size() < kLegacyHeaderBytes)
       throw_format(path, 0,
-                   fmt::format("not a llama2.c checkpoint: {} bytes, shorter than the {}-byte header", file_bytes.size(),
-                               kLegacyHeaderBytes));
+                   fmt::format("not a llama2.c checkpoint: {} bytes, shorter than the {}-byte header",
+                               file_bytes.size(), kLegacyHeaderBytes));
   }
   h.dim = cursor.i32();
   h.hidden_dim = cursor.i32();
@@ -157,16 +157,19 @@ Llama2cHeader parse_llama2c_header(std::span<const std::uint8_t> file_bytes, con
   } else {
     h.vocab_size = vocab;
     const std::uint8_t shared = cursor.u8();
-    if (shared > 1) throw_format(path, cursor.offset() - 1, fmt::format("shared_classifier flag is {}, not 0 or 1", shared));
+    if (shared > 1)
+      throw_format(path, cursor.offset() - 1, fmt::format("shared_classifier flag is {}, not 0 or 1", shared));
     h.shared_classifier = shared == 1;
     if (h.version == 2) {
       h.group_size = cursor.i32();
       if (h.group_size <= 0 || h.group_size > (1 << 20))
-        throw_format(path, cursor.offset() - 4, fmt::format("group_size {} is not a positive group size", h.group_size));
+        throw_format(path, cursor.offset() - 4,
+                     fmt::format("group_size {} is not a positive group size", h.group_size));
     }
     if (file_bytes.size() < kVersionedHeaderBytes)
       throw_format(path, cursor.offset(),
-                   fmt::format("truncated: the header needs {} bytes, the file has {}", kVersionedHeaderBytes, file_bytes.size()));
+                   fmt::format("truncated: the header needs {} bytes, the file has {}", kVersionedHeaderBytes,
+                               file_bytes.size()));
   }
   check_config(h, path);
   if (h.version == 2 && h.dim % h.group_size != 0)
@@ -230,8 +233,8 @@ Model open_llama2c(const std::string& path, const OpenOptions& options) {
     }
     model.matrix.data = reinterpret_cast<const std::uint8_t*>(dequant->data());
     model.matrix.owner = dequant;
-    model.notes.push_back(fmt::format("int8 with one f32 scale per {} values (llama2.c version 2), dequantised to f32",
-                                      h.group_size));
+    model.notes.push_back(
+        fmt::format("int8 with one f32 scale per {} values (llama2.c version 2), dequantised to f32", h.group_size));
   } else {
     info.dtype = DType::F32;
     info.n_bytes = n_elems * 4;
@@ -252,7 +255,8 @@ Model open_llama2c(const std::string& path, const OpenOptions& options) {
     attach_vocabulary(model, tok, [&] { return load_llama2c_tokenizer(tok, h.vocab_size); });
     return model;
   }
-  model.notes.push_back(fmt::format("no tok{}.bin or tokenizer.bin beside the checkpoint: rows are unnamed", h.vocab_size));
+  model.notes.push_back(
+      fmt::format("no tok{}.bin or tokenizer.bin beside the checkpoint: rows are unnamed", h.vocab_size));
   return model;
 }
 

@@ -32,8 +32,8 @@ struct Llama2cHeader {
   int version = 0;  // 0 legacy, 1 fp32, 2 int8 groups
   std::int64_t dim = 0, hidden_dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, vocab_size = 0, seq_len = 0;
   bool shared_classifier = true;
-  std::int64_t group_size = 0;       // version 2
-  std::uint64_t header_bytes = 0;    // 28 or 256
+  std::int64_t group_size = 0;     // version 2
+  std::uint64_t header_bytes = 0;  // 28 or 256
   // Derived layout (bytes), checked against the file size by the parser.
   std::uint64_t embedding_offset = 0;   // token embedding (v2: its int8 values)
   std::uint64_t embedding_scales = 0;   // v2: its f32 scales

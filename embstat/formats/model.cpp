@@ -92,7 +92,8 @@ Model open_file(const std::string& path, const OpenOptions& options) {
   if (starts_with(head, "GGUF")) return open_gguf(path, options);
   if (starts_with(head, "\x93NUMPY")) return open_npy(path, options);
   if (is_pytorch(head))
-    throw Error(ErrorKind::Unsupported, path, std::string("a PyTorch checkpoint (pickle): ") + std::string(kPickleAdvice));
+    throw Error(ErrorKind::Unsupported, path,
+                std::string("a PyTorch checkpoint (pickle): ") + std::string(kPickleAdvice));
   if (head.size() >= 4) {
     std::uint32_t magic;
     std::memcpy(&magic, head.data(), 4);
@@ -134,7 +135,8 @@ Model open_folder(const std::string& folder, const OpenOptions& options) {
   std::erase_if(ggufs, [](const std::string& n) { return n.rfind("mmproj", 0) == 0; });  // vision projectors
   if (ggufs.size() == 1) return open_gguf(path_join(folder, ggufs[0]), options);
   if (ggufs.size() > 1)
-    throw Error(ErrorKind::Usage, folder, fmt::format("holds {} GGUF files; name one: {}", ggufs.size(), join_names(ggufs)));
+    throw Error(ErrorKind::Usage, folder,
+                fmt::format("holds {} GGUF files; name one: {}", ggufs.size(), join_names(ggufs)));
 
   const auto npys = files_with_extension(folder, ".npy");
   if (npys.size() == 1) return open_npy(path_join(folder, npys[0]), options);
@@ -176,10 +178,11 @@ Model open_model(const std::string& spec, const OpenOptions& options) {
     std::vector<std::string> searched;
     auto snap = resolve_hub_id(spec, &searched);
     if (!snap)
-      throw_io(spec, fmt::format("no such file or folder, and not in the local Hugging Face cache (looked in {}); "
-                                 "embstat never downloads: fetch it first, e.g. `hf download {}`",
-                                 searched.empty() ? std::string("no cache folder: HOME is unset") : join_names(searched),
-                                 spec.substr(0, spec.find('@'))));
+      throw_io(spec,
+               fmt::format("no such file or folder, and not in the local Hugging Face cache (looked in {}); "
+                           "embstat never downloads: fetch it first, e.g. `hf download {}`",
+                           searched.empty() ? std::string("no cache folder: HOME is unset") : join_names(searched),
+                           spec.substr(0, spec.find('@'))));
     path = snap->folder;
     hub_id = snap->repo_id;
     hub_notes = snap->notes;

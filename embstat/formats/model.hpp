@@ -19,9 +19,9 @@ namespace embstat {
 enum class MatrixChoice { Input, Output };  // the input embedding or the unembedding (lm_head)
 
 struct OpenOptions {
-  std::string tensor;                       // --tensor NAME; empty = detect
+  std::string tensor;  // --tensor NAME; empty = detect
   MatrixChoice matrix = MatrixChoice::Input;
-  bool require_matrix = true;               // false: a vocabulary-only file is fine (`vocab`)
+  bool require_matrix = true;  // false: a vocabulary-only file is fine (`vocab`)
 };
 
 // config.json fields that matter here (top level or nested text_config).

@@ -61,8 +61,7 @@ class DictParser {
     expect('}');
     skip_space();
     if (pos_ != text_.size()) fail("unexpected text after the header dict");
-    if (!seen_descr || !seen_order || !seen_shape)
-      fail("the header dict lacks descr, fortran_order or shape");
+    if (!seen_descr || !seen_order || !seen_shape) fail("the header dict lacks descr, fortran_order or shape");
   }
 
  private:
@@ -146,7 +145,8 @@ NpyHeader parse_npy_header(std::span<const std::uint8_t> file_bytes, const std::
   h.major = cursor.u8();
   h.minor = cursor.u8();
   if (h.major < 1 || h.major > 3)
-    throw Error(ErrorKind::Unsupported, path, fmt::format(".npy format version {}.{} is not supported (1-3 are)", h.major, h.minor));
+    throw Error(ErrorKind::Unsupported, path,
+                fmt::format(".npy format version {}.{} is not supported (1-3 are)", h.major, h.minor));
   const std::uint64_t header_len = h.major == 1 ? cursor.read<std::uint16_t>() : cursor.u32();
   if (header_len > kNpyMaxHeaderBytes)
     throw_format(path, 8, fmt::format("header length {} is over the {}-byte limit", header_len, kNpyMaxHeaderBytes));
@@ -171,8 +171,9 @@ NpyHeader parse_npy_header(std::span<const std::uint8_t> file_bytes, const std::
   else if (kind == "f8")
     h.dtype = DType::F64;
   else
-    throw Error(ErrorKind::Unsupported, path,
-                "dtype '" + h.descr + "' is not supported (float16, float32, float64 are): save with arr.astype('<f4')");
+    throw Error(
+        ErrorKind::Unsupported, path,
+        "dtype '" + h.descr + "' is not supported (float16, float32, float64 are): save with arr.astype('<f4')");
   if (h.fortran_order)
     throw Error(ErrorKind::Unsupported, path,
                 "Fortran-order arrays are not supported: save with np.ascontiguousarray(arr)");
@@ -200,7 +201,8 @@ Model open_npy(const std::string& path, const OpenOptions& options) {
   if (h.shape[0] == 0 || h.shape[1] == 0)
     throw Error(ErrorKind::Unsupported, path, fmt::format("the array is empty (shape {})", shape_text(h.shape)));
   if (!options.tensor.empty() && options.tensor != "array")
-    throw Error(ErrorKind::Usage, path, "a .npy file holds one array, named 'array'; --tensor '" + options.tensor + "' does not exist");
+    throw Error(ErrorKind::Usage, path,
+                "a .npy file holds one array, named 'array'; --tensor '" + options.tensor + "' does not exist");
 
   Model model;
   model.format = "npy";
@@ -231,8 +233,8 @@ Model open_npy(const std::string& path, const OpenOptions& options) {
 }
 
 void write_npy_f32(const std::string& path, const Matrix& matrix) {
-  std::string dict = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", matrix.n_rows(),
-                                 matrix.n_cols());
+  std::string dict =
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}", matrix.n_rows(), matrix.n_cols());
   // Pad with spaces so the data starts on a 64-byte boundary; the header ends in '\n'.
   const bool v1 = dict.size() + 1 + 10 <= 65535;
   const std::size_t prefix = v1 ? 10 : 12;

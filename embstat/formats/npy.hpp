@@ -28,7 +28,7 @@ inline constexpr std::uint64_t kNpyMaxHeaderBytes = 1u << 20;  // numpy itself r
 struct NpyHeader {
   int major = 1;
   int minor = 0;
-  std::string descr;                // '<f4', ...
+  std::string descr;  // '<f4', ...
   DType dtype = DType::F32;
   bool fortran_order = false;
   std::vector<std::int64_t> shape;  // as stored (any number of dimensions)

@@ -31,10 +31,9 @@ struct SafetensorsDType {
   std::uint32_t bits;
 };
 constexpr std::array<SafetensorsDType, 20> kDTypes = {{
-    {"BOOL", 8},    {"F4", 4},      {"F6_E2M3", 6}, {"F6_E3M2", 6}, {"U8", 8},
-    {"I8", 8},      {"F8_E5M2", 8}, {"F8_E4M3", 8}, {"F8_E8M0", 8}, {"I16", 16},
-    {"U16", 16},    {"F16", 16},    {"BF16", 16},   {"I32", 32},    {"U32", 32},
-    {"F32", 32},    {"C64", 64},    {"F64", 64},    {"I64", 64},    {"U64", 64},
+    {"BOOL", 8},    {"F4", 4},      {"F6_E2M3", 6}, {"F6_E3M2", 6}, {"U8", 8},   {"I8", 8},    {"F8_E5M2", 8},
+    {"F8_E4M3", 8}, {"F8_E8M0", 8}, {"I16", 16},    {"U16", 16},    {"F16", 16}, {"BF16", 16}, {"I32", 32},
+    {"U32", 32},    {"F32", 32},    {"C64", 64},    {"F64", 64},    {"I64", 64}, {"U64", 64},
 }};
 
 std::optional<std::uint32_t> dtype_bits(std::string_view name) {
@@ -77,14 +76,16 @@ SafetensorsTensor parse_tensor_entry(const std::string& name, const json& entry,
   t.name = name;
 
   const auto dtype = entry.find("dtype");
-  if (dtype == entry.end() || !dtype->is_string()) throw_format(path, kHeaderOffset, where + ": missing string \"dtype\"");
+  if (dtype == entry.end() || !dtype->is_string())
+    throw_format(path, kHeaderOffset, where + ": missing string \"dtype\"");
   t.dtype_name = dtype->get<std::string>();
   if (!dtype_bits(t.dtype_name))
     throw_format(path, kHeaderOffset, where + ": unknown dtype '" + printable(t.dtype_name) + "'");
   t.dtype = dtype_from_safetensors_name(t.dtype_name);
 
   const auto shape = entry.find("shape");
-  if (shape == entry.end() || !shape->is_array()) throw_format(path, kHeaderOffset, where + ": missing array \"shape\"");
+  if (shape == entry.end() || !shape->is_array())
+    throw_format(path, kHeaderOffset, where + ": missing array \"shape\"");
   for (const auto& d : *shape) {
     const std::uint64_t v = require_unsigned(d, path, where + ": each shape entry");
     if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
@@ -106,15 +107,15 @@ void check_tensor_size(const SafetensorsTensor& t, const std::string& path) {
   std::optional<std::uint64_t> n_elems = 1;
   for (auto d : t.shape) n_elems = n_elems ? checked_mul(*n_elems, static_cast<std::uint64_t>(d)) : std::nullopt;
   const auto n_bits = n_elems ? checked_mul(*n_elems, *dtype_bits(t.dtype_name)) : std::nullopt;
-  if (!n_bits)
-    throw_format(path, kHeaderOffset, fmt::format("{}: shape {} overflows", where, shape_string(t.shape)));
+  if (!n_bits) throw_format(path, kHeaderOffset, fmt::format("{}: shape {} overflows", where, shape_string(t.shape)));
   if (*n_bits % 8 != 0)
-    throw_format(path, kHeaderOffset,
-                 fmt::format("{}: shape {} of {} is not a whole number of bytes", where, shape_string(t.shape), t.dtype_name));
+    throw_format(
+        path, kHeaderOffset,
+        fmt::format("{}: shape {} of {} is not a whole number of bytes", where, shape_string(t.shape), t.dtype_name));
   if (t.end - t.begin != *n_bits / 8)
     throw_format(path, kHeaderOffset,
-                 fmt::format("{}: data_offsets [{}, {}] hold {} bytes, but shape {} of {} needs {}", where, t.begin, t.end,
-                             t.end - t.begin, shape_string(t.shape), t.dtype_name, *n_bits / 8));
+                 fmt::format("{}: data_offsets [{}, {}] hold {} bytes, but shape {} of {} needs {}", where, t.begin,
+                             t.end, t.end - t.begin, shape_string(t.shape), t.dtype_name, *n_bits / 8));
 }
 
 std::vector<std::string> list_files_with_suffix(const std::string& folder, std::string_view suffix) {
@@ -260,7 +261,8 @@ Model open_sharded(const std::string& folder, const std::string& index_path, con
   for (const auto& s : shards)
     if (!is_regular_file(path_join(folder, s))) ++n_missing;
   if (n_missing > 0)
-    model.notes.push_back(fmt::format("{} of {} shards listed in the index are not in the folder", n_missing, shards.size()));
+    model.notes.push_back(
+        fmt::format("{} of {} shards listed in the index are not in the folder", n_missing, shards.size()));
 
   if (!pick.name.empty()) {
     const std::string& shard = weight_map.at(pick.name);
@@ -337,7 +339,7 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::uint8_t> file_by
       throw_format(path, kHeaderOffset,
                    fmt::format("tensor '{}': data_offsets [{}, {}] {} (expected it to begin at {})", printable(t.name),
                                t.begin, t.end,
-                               t.end < t.begin       ? "run backwards"
+                               t.end < t.begin            ? "run backwards"
                                : t.begin < expected_begin ? "overlap the previous tensor"
                                                           : "leave a gap after the previous tensor",
                                expected_begin));
@@ -346,11 +348,12 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::uint8_t> file_by
   }
   const std::uint64_t data_bytes = file_bytes.size() - header.data_offset;
   if (expected_begin != data_bytes)
-    throw_format(path, header.data_offset,
-                 expected_begin > data_bytes
-                     ? fmt::format("truncated: the tensors need {} data bytes, the file has {}", expected_begin, data_bytes)
-                     : fmt::format("{} bytes after the last tensor's data ({} data bytes, tensors cover {})",
-                                   data_bytes - expected_begin, data_bytes, expected_begin));
+    throw_format(
+        path, header.data_offset,
+        expected_begin > data_bytes
+            ? fmt::format("truncated: the tensors need {} data bytes, the file has {}", expected_begin, data_bytes)
+            : fmt::format("{} bytes after the last tensor's data ({} data bytes, tensors cover {})",
+                          data_bytes - expected_begin, data_bytes, expected_begin));
   return header;
 }
 
@@ -404,15 +407,15 @@ std::map<std::string, std::string> parse_safetensors_index(std::string_view json
   if (wm == root.end() || !wm->is_object()) throw_format(path, 0, "index has no \"weight_map\" object");
   std::map<std::string, std::string> out;
   for (const auto& [name, file] : wm->items()) {
-    if (!file.is_string())
-      throw_format(path, 0, fmt::format("weight_map['{}'] is not a file name", printable(name)));
+    if (!file.is_string()) throw_format(path, 0, fmt::format("weight_map['{}'] is not a file name", printable(name)));
     std::string f = file.get<std::string>();
     const bool bad = f.empty() || f.front() == '/' || f == ".." || f.rfind("../", 0) == 0 ||
                      f.find("/../") != std::string::npos || (f.size() >= 3 && f.ends_with("/..")) ||
                      f.find('\0') != std::string::npos;
     if (bad)
-      throw_format(path, 0, fmt::format("weight_map['{}'] = '{}' is not a file inside the folder", printable(name),
-                                        printable(f)));
+      throw_format(
+          path, 0,
+          fmt::format("weight_map['{}'] = '{}' is not a file inside the folder", printable(name), printable(f)));
     out.emplace(name, std::move(f));
   }
   return out;

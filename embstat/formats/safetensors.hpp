@@ -33,10 +33,10 @@ inline constexpr std::uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;  // as 
 
 struct SafetensorsTensor {
   std::string name;
-  std::string dtype_name;             // as the header spells it ("BF16", "F8_E8M0", ...)
-  std::optional<DType> dtype;         // nullopt for valid dtypes embstat cannot decode (F4, C64, ...)
+  std::string dtype_name;      // as the header spells it ("BF16", "F8_E8M0", ...)
+  std::optional<DType> dtype;  // nullopt for valid dtypes embstat cannot decode (F4, C64, ...)
   std::vector<std::int64_t> shape;
-  std::uint64_t begin = 0;            // [begin, end): relative to SafetensorsHeader::data_offset
+  std::uint64_t begin = 0;  // [begin, end): relative to SafetensorsHeader::data_offset
   std::uint64_t end = 0;
 };
 

@@ -71,14 +71,15 @@ void attach_vocabulary(Model& model, const std::string& tokenizer_path, const st
     model.vocab = load();
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::Format || e.kind() == ErrorKind::Internal) throw;
-    model.notes.push_back(fmt::format("{}: vocabulary not loaded ({}); rows are unnamed",
-                                      path_file_name(tokenizer_path), e.message()));
+    model.notes.push_back(
+        fmt::format("{}: vocabulary not loaded ({}); rows are unnamed", path_file_name(tokenizer_path), e.message()));
     return;
   }
   if (model.vocab.source.empty()) model.vocab.source = tokenizer_path;
   if (model.tensor && static_cast<std::int64_t>(model.vocab.size()) > model.matrix.n_rows)
-    model.notes.push_back(fmt::format("the tokenizer has {} tokens but the matrix only {} rows: ids from {} have no row",
-                                      model.vocab.size(), model.matrix.n_rows, model.matrix.n_rows));
+    model.notes.push_back(
+        fmt::format("the tokenizer has {} tokens but the matrix only {} rows: ids from {} have no row",
+                    model.vocab.size(), model.matrix.n_rows, model.matrix.n_rows));
 }
 
 void attach_tokenizer_json(Model& model, const std::string& folder) {
@@ -93,9 +94,10 @@ void attach_tokenizer_json(Model& model, const std::string& folder) {
   if (seen.empty())
     model.notes.push_back("no tokenizer.json beside the weights: rows are unnamed");
   else
-    model.notes.push_back(fmt::format("no tokenizer.json beside the weights ({} present, but only tokenizer.json is "
-                                      "read): rows are unnamed",
-                                      seen));
+    model.notes.push_back(
+        fmt::format("no tokenizer.json beside the weights ({} present, but only tokenizer.json is "
+                    "read): rows are unnamed",
+                    seen));
 }
 
 }  // namespace embstat

@@ -9,39 +9,39 @@
 namespace embstat {
 
 const std::vector<std::string_view> kInputEmbeddingNames = {
-    "model.embed_tokens.weight",                   // Llama, Qwen, Mistral, Gemma, Phi-3, ...
-    "model.language_model.embed_tokens.weight",    // gemma-3 / Qwen2.5-VL (transformers >= 4.52)
-    "language_model.model.embed_tokens.weight",    // gemma-3 multimodal, LLaVA
-    "model.text_model.embed_tokens.weight",        // Idefics3 / SmolVLM
-    "transformer.wte.weight",                      // GPT-2 (with prefix), GPT-J, Falcon, Qwen-1
-    "wte.weight",                                  // GPT-2 checkpoints as published
-    "transformer.embd.wte.weight",                 // Phi-1 / Phi-1.5
-    "gpt_neox.embed_in.weight",                    // GPT-NeoX, Pythia
-    "model.decoder.embed_tokens.weight",           // OPT
-    "transformer.word_embeddings.weight",          // BLOOM (with prefix)
-    "word_embeddings.weight",                      // BLOOM as published
+    "model.embed_tokens.weight",                     // Llama, Qwen, Mistral, Gemma, Phi-3, ...
+    "model.language_model.embed_tokens.weight",      // gemma-3 / Qwen2.5-VL (transformers >= 4.52)
+    "language_model.model.embed_tokens.weight",      // gemma-3 multimodal, LLaVA
+    "model.text_model.embed_tokens.weight",          // Idefics3 / SmolVLM
+    "transformer.wte.weight",                        // GPT-2 (with prefix), GPT-J, Falcon, Qwen-1
+    "wte.weight",                                    // GPT-2 checkpoints as published
+    "transformer.embd.wte.weight",                   // Phi-1 / Phi-1.5
+    "gpt_neox.embed_in.weight",                      // GPT-NeoX, Pythia
+    "model.decoder.embed_tokens.weight",             // OPT
+    "transformer.word_embeddings.weight",            // BLOOM (with prefix)
+    "word_embeddings.weight",                        // BLOOM as published
     "transformer.embedding.word_embeddings.weight",  // ChatGLM
-    "embeddings.word_embeddings.weight",           // BERT-style encoders
-    "bert.embeddings.word_embeddings.weight",      // BERT with task head
-    "model.embeddings.tok_embeddings.weight",      // ModernBERT
-    "backbone.embeddings.weight",                  // Mamba
-    "backbone.embedding.weight",                   // Mamba (transformers)
-    "shared.weight",                               // T5 (encoder and decoder share it)
-    "tok_embeddings.weight",                       // Meta consolidated checkpoints, llama2.c
-    "token_embd.weight",                           // GGUF (llama.cpp)
+    "embeddings.word_embeddings.weight",             // BERT-style encoders
+    "bert.embeddings.word_embeddings.weight",        // BERT with task head
+    "model.embeddings.tok_embeddings.weight",        // ModernBERT
+    "backbone.embeddings.weight",                    // Mamba
+    "backbone.embedding.weight",                     // Mamba (transformers)
+    "shared.weight",                                 // T5 (encoder and decoder share it)
+    "tok_embeddings.weight",                         // Meta consolidated checkpoints, llama2.c
+    "token_embd.weight",                             // GGUF (llama.cpp)
 };
 
 const std::vector<std::string_view> kInputEmbeddingSuffixes = {
-    ".embed_tokens.weight", ".wte.weight",          ".word_embeddings.weight",
-    ".embed_in.weight",     ".tok_embeddings.weight", ".token_embd.weight",
+    ".embed_tokens.weight",   ".wte.weight",        ".word_embeddings.weight", ".embed_in.weight",
+    ".tok_embeddings.weight", ".token_embd.weight",
 };
 
 const std::vector<std::string_view> kOutputEmbeddingNames = {
     "lm_head.weight",                 // HF causal LMs
     "language_model.lm_head.weight",  // gemma-3 multimodal, LLaVA
     "model.lm_head.weight",
-    "output.weight",                  // GGUF, Meta consolidated, llama2.c
-    "embed_out.weight",               // GPT-NeoX, Pythia
+    "output.weight",     // GGUF, Meta consolidated, llama2.c
+    "embed_out.weight",  // GPT-NeoX, Pythia
 };
 
 namespace {
@@ -53,7 +53,9 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 // Could be a matrix of row vectors: 2-D, or shape unknown (listed in an index only).
-bool maybe_matrix(const TensorCandidate& t) { return t.shape.empty() || t.shape.size() == 2; }
+bool maybe_matrix(const TensorCandidate& t) {
+  return t.shape.empty() || t.shape.size() == 2;
+}
 
 bool matches_config(const TensorCandidate& t, const ModelConfig& config) {
   if (t.shape.size() != 2) return false;
@@ -124,11 +126,11 @@ std::vector<std::string> shape_notes(const std::string& name, std::span<const st
   std::vector<std::string> notes;
   if (shape.size() != 2) return notes;
   if (config.vocab_size && shape[0] != *config.vocab_size)
-    notes.push_back(fmt::format("'{}' has {} rows but config.json says vocab_size {}", name, shape[0],
-                                *config.vocab_size));
+    notes.push_back(
+        fmt::format("'{}' has {} rows but config.json says vocab_size {}", name, shape[0], *config.vocab_size));
   if (config.hidden_size && shape[1] != *config.hidden_size)
-    notes.push_back(fmt::format("'{}' has {} columns but config.json says hidden_size {}", name, shape[1],
-                                *config.hidden_size));
+    notes.push_back(
+        fmt::format("'{}' has {} columns but config.json says hidden_size {}", name, shape[1], *config.hidden_size));
   return notes;
 }
 
@@ -174,8 +176,8 @@ TensorPick pick_embedding_tensor(std::span<const TensorCandidate> tensors, const
                   fmt::format("no tensor named '{}' (2-D tensors: {})", options.tensor, list_matrices(tensors)));
     if (t->shape.size() > 2)
       throw Error(ErrorKind::Unsupported, path,
-                  fmt::format("tensor '{}' has shape {}: only 1-D and 2-D tensors can be read as rows",
-                              t->name, shape_string(t->shape)));
+                  fmt::format("tensor '{}' has shape {}: only 1-D and 2-D tensors can be read as rows", t->name,
+                              shape_string(t->shape)));
     pick.name = t->name;
     if (options.matrix == MatrixChoice::Output) pick.notes.push_back("--tensor given: --matrix output ignored");
     return pick;
@@ -193,7 +195,8 @@ TensorPick pick_embedding_tensor(std::span<const TensorCandidate> tensors, const
     }
     pick.name = input->name;
     if (inputs.size() > 1)
-      pick.notes.push_back(fmt::format("{} tensors look like token embeddings; using '{}'", inputs.size(), input->name));
+      pick.notes.push_back(
+          fmt::format("{} tensors look like token embeddings; using '{}'", inputs.size(), input->name));
     return pick;
   }
 
@@ -217,12 +220,13 @@ TensorPick pick_embedding_tensor(std::span<const TensorCandidate> tensors, const
   }
   pick.name = input->name;
   if (config.tie_word_embeddings && output)
-    pick.notes.push_back(fmt::format("tied (config tie_word_embeddings): the output matrix is the input embedding "
-                                     "'{}' (the file also stores '{}')",
-                                     input->name, output->name));
+    pick.notes.push_back(
+        fmt::format("tied (config tie_word_embeddings): the output matrix is the input embedding "
+                    "'{}' (the file also stores '{}')",
+                    input->name, output->name));
   else if (config.tie_word_embeddings)
-    pick.notes.push_back(fmt::format(
-        "tied (config tie_word_embeddings): the output matrix is the input embedding '{}'", input->name));
+    pick.notes.push_back(
+        fmt::format("tied (config tie_word_embeddings): the output matrix is the input embedding '{}'", input->name));
   else
     pick.notes.push_back(
         fmt::format("tied (no output tensor in the file): the output matrix is the input embedding '{}'", input->name));

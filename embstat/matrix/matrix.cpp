@@ -9,7 +9,9 @@
 
 namespace embstat {
 
-void Matrix::Free::operator()(float* p) const { std::free(p); }
+void Matrix::Free::operator()(float* p) const {
+  std::free(p);
+}
 
 Matrix::Matrix(std::int64_t n_rows, std::int64_t n_cols) : n_rows_(n_rows), n_cols_(n_cols) {
   if (n_rows < 0 || n_cols < 0) throw Error(ErrorKind::Internal, "", "negative matrix shape");
@@ -20,8 +22,9 @@ Matrix::Matrix(std::int64_t n_rows, std::int64_t n_cols) : n_rows_(n_rows), n_co
   if (alloc == 0) return;
   void* p = std::aligned_alloc(64, alloc);
   if (p == nullptr)
-    throw Error(ErrorKind::Io, "", "out of memory allocating a " + std::to_string(n_rows) + " x " +
-                                       std::to_string(n_cols) + " f32 matrix");
+    throw Error(
+        ErrorKind::Io, "",
+        "out of memory allocating a " + std::to_string(n_rows) + " x " + std::to_string(n_cols) + " f32 matrix");
   data_.reset(static_cast<float*>(p));
 }
 
@@ -50,9 +53,8 @@ MatrixView Matrix::view() const {
 Matrix decode_to_f32(const MatrixView& view) {
   Matrix out(view.n_rows, view.n_cols);
   const auto& info = dtype_info(view.dtype);
-  if (!info.decodable)
-    throw_unsupported("", "cannot convert " + std::string(info.name) + " to f32");
-  // Rows are independent; dynamic schedule because page faults make row costs uneven.
+  if (!info.decodable) throw_unsupported("", "cannot convert " + std::string(info.name) + " to f32");
+    // Rows are independent; dynamic schedule because page faults make row costs uneven.
 #pragma omp parallel for schedule(dynamic, 256)
   for (std::int64_t i = 0; i < view.n_rows; ++i) info.decode(view.row(i), out.row(i), view.n_cols);
   return out;
@@ -62,8 +64,9 @@ Matrix decode_rows(const MatrixView& view, std::span<const std::int64_t> rows) {
   Matrix out(static_cast<std::int64_t>(rows.size()), view.n_cols);
   for (std::size_t k = 0; k < rows.size(); ++k) {
     if (rows[k] < 0 || rows[k] >= view.n_rows)
-      throw Error(ErrorKind::Usage, "", "row " + std::to_string(rows[k]) + " is out of range (the matrix has " +
-                                            std::to_string(view.n_rows) + " rows)");
+      throw Error(ErrorKind::Usage, "",
+                  "row " + std::to_string(rows[k]) + " is out of range (the matrix has " + std::to_string(view.n_rows) +
+                      " rows)");
     decode_row(view.dtype, view.row(rows[k]), out.row(static_cast<std::int64_t>(k)), view.n_cols);
   }
   return out;

@@ -17,10 +17,10 @@ namespace embstat {
 struct MatrixView {
   DType dtype = DType::F32;
   std::int64_t n_rows = 0;
-  std::int64_t n_cols = 0;            // elements per row (the vector dimension)
-  const std::uint8_t* data = nullptr; // first byte of row 0
-  std::uint64_t row_bytes = 0;        // stride between rows, in bytes
-  std::shared_ptr<const void> owner;  // keeps `data` alive (a MappedFile, a buffer)
+  std::int64_t n_cols = 0;             // elements per row (the vector dimension)
+  const std::uint8_t* data = nullptr;  // first byte of row 0
+  std::uint64_t row_bytes = 0;         // stride between rows, in bytes
+  std::shared_ptr<const void> owner;   // keeps `data` alive (a MappedFile, a buffer)
 
   const std::uint8_t* row(std::int64_t i) const { return data + static_cast<std::uint64_t>(i) * row_bytes; }
   std::uint64_t byte_size() const { return static_cast<std::uint64_t>(n_rows) * row_bytes; }
@@ -44,9 +44,7 @@ class Matrix {
   const float* data() const { return data_.get(); }
   float* row(std::int64_t i) { return data_.get() + i * n_cols_; }
   const float* row(std::int64_t i) const { return data_.get() + i * n_cols_; }
-  std::span<const float> row_span(std::int64_t i) const {
-    return {row(i), static_cast<std::size_t>(n_cols_)};
-  }
+  std::span<const float> row_span(std::int64_t i) const { return {row(i), static_cast<std::size_t>(n_cols_)}; }
   bool empty() const { return n_rows_ == 0; }
   // Drops rows from the end, keeping the allocation (no copy: peak memory stays one matrix).
   void truncate_rows(std::int64_t n_rows) {

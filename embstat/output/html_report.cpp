@@ -24,8 +24,8 @@ std::string script_safe(std::string_view js) {
   std::string out;
   out.reserve(js.size() + 64);
   std::size_t end = js.size();
-  if (const auto map = js.rfind("\n//# sourceMappingURL="); map != std::string_view::npos &&
-      js.find('\n', map + 1) >= js.size() - 1)
+  if (const auto map = js.rfind("\n//# sourceMappingURL=");
+      map != std::string_view::npos && js.find('\n', map + 1) >= js.size() - 1)
     end = map + 1;
   for (std::size_t i = 0; i < end; ++i) {
     if (js[i] == '<' && i + 8 <= end && js[i + 1] == '/') {
@@ -67,11 +67,20 @@ std::string html_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -86,7 +95,9 @@ std::string unavailable_reason(const ReportAssets& assets) {
 
 }  // namespace
 
-bool html_report_available() { return !report_assets().library.empty(); }
+bool html_report_available() {
+  return !report_assets().library.empty();
+}
 
 std::string render_html_report(const nlohmann::json& data, std::string_view title) {
   const ReportAssets& assets = report_assets();
@@ -115,13 +126,20 @@ std::string render_html_report(const nlohmann::json& data, std::string_view titl
     if (close == std::string_view::npos) break;
     out.append(page.substr(pos, at - pos));
     const std::string_view key = page.substr(at + kOpen.size(), close - at - kOpen.size());
-    if (key == "TITLE") out += html_escape(title);
-    else if (key == "VERSION") out += html_escape(version);
-    else if (key == "CSS") out.append(assets.page_css);
-    else if (key == "LIBRARY") out += library;
-    else if (key == "DATA") out += json_safe(data);
-    else if (key == "SCRIPT") out += script_safe(assets.page_js);
-    else throw Error(ErrorKind::Internal, "", fmt::format("report page: unknown marker '{}'", key));
+    if (key == "TITLE")
+      out += html_escape(title);
+    else if (key == "VERSION")
+      out += html_escape(version);
+    else if (key == "CSS")
+      out.append(assets.page_css);
+    else if (key == "LIBRARY")
+      out += library;
+    else if (key == "DATA")
+      out += json_safe(data);
+    else if (key == "SCRIPT")
+      out += script_safe(assets.page_js);
+    else
+      throw Error(ErrorKind::Internal, "", fmt::format("report page: unknown marker '{}'", key));
     pos = close + 3;
   }
   out.append(page.substr(pos));
@@ -151,7 +169,8 @@ nlohmann::json histogram_density(std::span<const std::uint64_t> counts, double l
     if (static_cast<double>(acc += counts[last_central]) > tail) break;
   if (last_central < first_central) last_central = first_central;
   std::size_t merge = 1;
-  while (merge < n && (last_central / merge - first_central / merge + 1) > static_cast<std::size_t>(std::max(1, max_points)))
+  while (merge < n &&
+         (last_central / merge - first_central / merge + 1) > static_cast<std::size_t>(std::max(1, max_points)))
     merge *= 2;
   std::size_t first = 0, last = n - 1;
   while (counts[first] == 0) ++first;
@@ -198,8 +217,8 @@ std::string truncate_utf8(std::string_view text, std::size_t max_chars) {
 }
 
 nlohmann::json bin_token_values(std::span<const std::int64_t> ids, std::span<const double> fraction_negative,
-                                std::span<const double> mean_cosine, std::int64_t id_end, int max_bins,
-                                int n_examples, const std::function<std::string(std::int64_t)>& text_of) {
+                                std::span<const double> mean_cosine, std::int64_t id_end, int max_bins, int n_examples,
+                                const std::function<std::string(std::int64_t)>& text_of) {
   if (fraction_negative.size() != ids.size() || mean_cosine.size() != ids.size())
     throw Error(ErrorKind::Internal, "", "bin_token_values: arrays of different lengths");
   const std::int64_t bins_wanted = std::max(1, max_bins);
@@ -222,8 +241,9 @@ nlohmann::json bin_token_values(std::span<const std::int64_t> ids, std::span<con
     const std::size_t n_show = std::min<std::size_t>(members.size(), static_cast<std::size_t>(std::max(0, n_examples)));
     std::partial_sort(members.begin(), members.begin() + static_cast<std::ptrdiff_t>(n_show), members.end(),
                       [&](std::size_t a, std::size_t b) {
-                        return fraction_negative[a] != fraction_negative[b] ? fraction_negative[a] > fraction_negative[b]
-                                                                            : ids[a] < ids[b];
+                        return fraction_negative[a] != fraction_negative[b]
+                                   ? fraction_negative[a] > fraction_negative[b]
+                                   : ids[a] < ids[b];
                       });
     std::string examples;
     for (std::size_t k = 0; k < n_show; ++k) {

@@ -53,8 +53,8 @@ nlohmann::json random_cosine_density(std::int64_t dim, int n_points);
 // the `n_examples` most negative-prone tokens of the bin as "id text" (text from `text_of`,
 // cut to 24 characters), joined with "  ".
 nlohmann::json bin_token_values(std::span<const std::int64_t> ids, std::span<const double> fraction_negative,
-                                std::span<const double> mean_cosine, std::int64_t id_end, int max_bins,
-                                int n_examples, const std::function<std::string(std::int64_t)>& text_of);
+                                std::span<const double> mean_cosine, std::int64_t id_end, int max_bins, int n_examples,
+                                const std::function<std::string(std::int64_t)>& text_of);
 
 // UTF-8 text cut to at most `max_chars` code points, "…" appended when cut.
 std::string truncate_utf8(std::string_view text, std::size_t max_chars);

@@ -23,7 +23,7 @@ struct ReportAssets {
   std::string_view page_css;
   std::string_view page_js;
   std::span<const ReportLibraryFile> library;  // in load order; empty if not built in
-  std::string_view source_dir;  // the source tree it was built from (where `npm ci` runs)
+  std::string_view source_dir;                 // the source tree it was built from (where `npm ci` runs)
 };
 
 const ReportAssets& report_assets();

@@ -19,8 +19,9 @@ OutputFormat parse_output_format(std::string_view name) {
 
 void Table::add_row(std::vector<std::string> cells) {
   if (cells.size() != columns_.size())
-    throw Error(ErrorKind::Internal, "", "table row has " + std::to_string(cells.size()) + " cells, expected " +
-                                             std::to_string(columns_.size()));
+    throw Error(
+        ErrorKind::Internal, "",
+        "table row has " + std::to_string(cells.size()) + " cells, expected " + std::to_string(columns_.size()));
   rows_.push_back(std::move(cells));
 }
 
@@ -132,15 +133,26 @@ void Table::render_csv(std::ostream& out) const {
 
 void Table::render(std::ostream& out, OutputFormat format) const {
   switch (format) {
-    case OutputFormat::Text: render_text(out); return;
-    case OutputFormat::Markdown: render_markdown(out); return;
-    case OutputFormat::Csv: render_csv(out); return;
-    case OutputFormat::Json: break;
+    case OutputFormat::Text:
+      render_text(out);
+      return;
+    case OutputFormat::Markdown:
+      render_markdown(out);
+      return;
+    case OutputFormat::Csv:
+      render_csv(out);
+      return;
+    case OutputFormat::Json:
+      break;
   }
   throw Error(ErrorKind::Internal, "", "Table cannot render JSON");
 }
 
-std::string fixed(double value, int decimals) { return fmt::format("{:.{}f}", value, decimals); }
-std::string general(double value, int significant) { return fmt::format("{:.{}g}", value, significant); }
+std::string fixed(double value, int decimals) {
+  return fmt::format("{:.{}f}", value, decimals);
+}
+std::string general(double value, int significant) {
+  return fmt::format("{:.{}g}", value, significant);
+}
 
 }  // namespace embstat

@@ -29,9 +29,9 @@ class Table {
   void add_row(std::vector<std::string> cells);
   std::size_t n_rows() const { return rows_.size(); }
 
-  void render_text(std::ostream& out) const;      // aligned columns, a rule under the header
-  void render_markdown(std::ostream& out) const;  // | a | b | with a |---| line; pipes escaped
-  void render_csv(std::ostream& out) const;       // RFC 4180 quoting
+  void render_text(std::ostream& out) const;                  // aligned columns, a rule under the header
+  void render_markdown(std::ostream& out) const;              // | a | b | with a |---| line; pipes escaped
+  void render_csv(std::ostream& out) const;                   // RFC 4180 quoting
   void render(std::ostream& out, OutputFormat format) const;  // Json -> Error(Internal)
 
  private:

@@ -11,12 +11,18 @@ namespace {
 // llama.cpp's llama_token_type values (tokenizer.ggml.token_type).
 TokenType token_type_from_ggml(std::int32_t value) {
   switch (value) {
-    case 2: return TokenType::Unknown;
-    case 3: return TokenType::Control;
-    case 4: return TokenType::UserDefined;
-    case 5: return TokenType::Unused;
-    case 6: return TokenType::Byte;
-    default: return TokenType::Normal;  // 1 normal, 0 undefined, anything else
+    case 2:
+      return TokenType::Unknown;
+    case 3:
+      return TokenType::Control;
+    case 4:
+      return TokenType::UserDefined;
+    case 5:
+      return TokenType::Unused;
+    case 6:
+      return TokenType::Byte;
+    default:
+      return TokenType::Normal;  // 1 normal, 0 undefined, anything else
   }
 }
 
@@ -31,9 +37,9 @@ Vocabulary vocabulary_from_pieces(std::vector<std::string> pieces, const std::ve
                 fmt::format("tokenizer.ggml.tokens has {} entries, more than the limit of {}", pieces.size(),
                             kMaxVocabularySize));
   if (!token_types.empty() && token_types.size() != pieces.size())
-    throw Error(ErrorKind::Format, source,
-                fmt::format("tokenizer.ggml.token_type has {} entries for {} tokens", token_types.size(),
-                            pieces.size()));
+    throw Error(
+        ErrorKind::Format, source,
+        fmt::format("tokenizer.ggml.token_type has {} entries for {} tokens", token_types.size(), pieces.size()));
 
   Vocabulary vocab;
   vocab.source = std::move(source);
@@ -71,16 +77,26 @@ Vocabulary vocabulary_from_pieces(std::vector<std::string> pieces, const std::ve
 
     if (t.type == TokenType::Byte) {
       // <0xNN>; a byte token spelled otherwise keeps its piece as text.
-      if (auto b = parse_byte_token(t.piece)) t.bytes.assign(1, static_cast<char>(*b));
-      else t.bytes = t.piece;
+      if (auto b = parse_byte_token(t.piece))
+        t.bytes.assign(1, static_cast<char>(*b));
+      else
+        t.bytes = t.piece;
     } else if (t.type != TokenType::Normal) {
       t.bytes = t.piece;  // control, user defined, unknown, unused: verbatim
     } else {
       switch (spelling) {
-        case Spelling::ByteLevel: t.bytes = decode_byte_level(t.piece); break;
-        case Spelling::Metaspace: t.bytes = replace_metaspace(t.piece); break;
-        case Spelling::WordPiece: t.bytes = decode_wordpiece(t.piece); break;
-        case Spelling::Raw: t.bytes = t.piece; break;
+        case Spelling::ByteLevel:
+          t.bytes = decode_byte_level(t.piece);
+          break;
+        case Spelling::Metaspace:
+          t.bytes = replace_metaspace(t.piece);
+          break;
+        case Spelling::WordPiece:
+          t.bytes = decode_wordpiece(t.piece);
+          break;
+        case Spelling::Raw:
+          t.bytes = t.piece;
+          break;
       }
     }
   }

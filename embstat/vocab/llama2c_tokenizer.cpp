@@ -33,8 +33,10 @@ Token make_token(std::string_view piece) {
     return t;
   }
   t.bytes = t.piece;
-  if (piece == "<unk>") t.type = TokenType::Unknown;
-  else if (piece == "\n<s>\n" || piece == "\n</s>\n" || piece == "<s>" || piece == "</s>") t.type = TokenType::Control;
+  if (piece == "<unk>")
+    t.type = TokenType::Unknown;
+  else if (piece == "\n<s>\n" || piece == "\n</s>\n" || piece == "<s>" || piece == "</s>")
+    t.type = TokenType::Control;
   return t;
 }
 
@@ -44,8 +46,7 @@ Vocabulary parse_llama2c_tokenizer(std::span<const std::uint8_t> bytes, std::int
                                    const std::string& source) {
   ByteCursor cur(bytes, source);
   const std::int32_t max_token_length = cur.i32();
-  if (max_token_length < 0)
-    throw_format(source, 0, fmt::format("max_token_length is negative ({})", max_token_length));
+  if (max_token_length < 0) throw_format(source, 0, fmt::format("max_token_length is negative ({})", max_token_length));
 
   // Every token takes at least kMinRecordBytes, which bounds the count before allocating.
   const std::uint64_t max_fit = cur.remaining() / kMinRecordBytes;

@@ -64,9 +64,9 @@ struct ErrorOffset : nlohmann::json_sax<nlohmann::json> {
     if (auto colon = detail.find(": "); colon != std::string::npos) detail = detail.substr(colon + 2);
     why = fmt::format("invalid JSON: {}", detail);
   }
-  throw Error(ErrorKind::Format, source, why,
-              where.offset ? std::optional<std::uint64_t>(std::min<std::uint64_t>(*where.offset, json.size()))
-                           : std::nullopt);
+  throw Error(
+      ErrorKind::Format, source, why,
+      where.offset ? std::optional<std::uint64_t>(std::min<std::uint64_t>(*where.offset, json.size())) : std::nullopt);
 }
 
 // Typed access to the parsed document; every mismatch is a Format error naming the JSON path.
@@ -171,16 +171,21 @@ Convention detect_convention(element root, element model, ModelType model_type) 
   auto note_metaspace = [&](element e) {
     metaspace = true;
     // "replacement" (current), "str_rep" (tokenizers < 0.14); both default to ▁.
-    if (auto r = optional_string(e, "replacement"); r && !r->empty()) c.replacement = std::string(*r);
-    else if (auto r2 = optional_string(e, "str_rep"); r2 && !r2->empty()) c.replacement = std::string(*r2);
+    if (auto r = optional_string(e, "replacement"); r && !r->empty())
+      c.replacement = std::string(*r);
+    else if (auto r2 = optional_string(e, "str_rep"); r2 && !r2->empty())
+      c.replacement = std::string(*r2);
   };
 
   // 1. The decoder is the most direct statement of how pieces become text.
   if (auto decoder = Reader::field(root, "decoder")) {
     for_each_component(*decoder, [&](std::string_view type, element e) {
-      if (type == "ByteLevel") byte_level = true;
-      else if (type == "Metaspace") note_metaspace(e);
-      else if (type == "ByteFallback") c.byte_fallback = true;
+      if (type == "ByteLevel")
+        byte_level = true;
+      else if (type == "Metaspace")
+        note_metaspace(e);
+      else if (type == "ByteFallback")
+        c.byte_fallback = true;
       else if (type == "WordPiece") {
         wordpiece = true;
         c.wordpiece_prefix = std::string(optional_string(e, "prefix").value_or("##"));
@@ -197,20 +202,27 @@ Convention detect_convention(element root, element model, ModelType model_type) 
       }
     });
   }
-  if (byte_level) c.spelling = Spelling::ByteLevel;
-  else if (metaspace) c.spelling = Spelling::Metaspace;
-  else if (wordpiece) c.spelling = Spelling::WordPiece;
+  if (byte_level)
+    c.spelling = Spelling::ByteLevel;
+  else if (metaspace)
+    c.spelling = Spelling::Metaspace;
+  else if (wordpiece)
+    c.spelling = Spelling::WordPiece;
 
   // 2. The pre-tokenizer.
   if (c.spelling == Spelling::Unknown) {
     if (auto pre = Reader::field(root, "pre_tokenizer")) {
       for_each_component(*pre, [&](std::string_view type, element e) {
-        if (type == "ByteLevel") byte_level = true;
-        else if (type == "Metaspace") note_metaspace(e);
+        if (type == "ByteLevel")
+          byte_level = true;
+        else if (type == "Metaspace")
+          note_metaspace(e);
       });
     }
-    if (byte_level) c.spelling = Spelling::ByteLevel;
-    else if (metaspace) c.spelling = Spelling::Metaspace;
+    if (byte_level)
+      c.spelling = Spelling::ByteLevel;
+    else if (metaspace)
+      c.spelling = Spelling::Metaspace;
   }
 
   // 3. The normalizer: Replace " " -> "▁" or Prepend "▁" spell spaces as ▁.
@@ -239,10 +251,18 @@ Convention detect_convention(element root, element model, ModelType model_type) 
     c.byte_fallback = true;
   if (c.spelling == Spelling::Unknown) {
     switch (model_type) {
-      case ModelType::WordPiece: c.spelling = Spelling::WordPiece; break;
-      case ModelType::Unigram: c.spelling = Spelling::Metaspace; break;
-      case ModelType::BPE: c.spelling = c.byte_fallback ? Spelling::Metaspace : Spelling::Raw; break;
-      case ModelType::WordLevel: c.spelling = Spelling::Raw; break;
+      case ModelType::WordPiece:
+        c.spelling = Spelling::WordPiece;
+        break;
+      case ModelType::Unigram:
+        c.spelling = Spelling::Metaspace;
+        break;
+      case ModelType::BPE:
+        c.spelling = c.byte_fallback ? Spelling::Metaspace : Spelling::Raw;
+        break;
+      case ModelType::WordLevel:
+        c.spelling = Spelling::Raw;
+        break;
     }
   }
   if (c.spelling == Spelling::WordPiece && c.wordpiece_prefix.empty())
@@ -263,11 +283,19 @@ Token decode_piece(std::string_view piece, const Convention& c) {
     }
   }
   switch (c.spelling) {
-    case Spelling::ByteLevel: t.bytes = decode_byte_level(piece); break;
-    case Spelling::Metaspace: t.bytes = replace_metaspace(piece, c.replacement); break;
-    case Spelling::WordPiece: t.bytes = decode_wordpiece(piece, c.wordpiece_prefix); break;
+    case Spelling::ByteLevel:
+      t.bytes = decode_byte_level(piece);
+      break;
+    case Spelling::Metaspace:
+      t.bytes = replace_metaspace(piece, c.replacement);
+      break;
+    case Spelling::WordPiece:
+      t.bytes = decode_wordpiece(piece, c.wordpiece_prefix);
+      break;
     case Spelling::Unknown:
-    case Spelling::Raw: t.bytes = t.piece; break;
+    case Spelling::Raw:
+      t.bytes = t.piece;
+      break;
   }
   // BPEDecoder: a word-final piece "the</w>" is "the" followed by a word break.
   if (!c.word_suffix.empty() && t.bytes.size() >= c.word_suffix.size() &&
@@ -304,8 +332,7 @@ Vocabulary parse_tokenizer_json(std::string_view json, const std::string& source
   simdjson::dom::parser parser;
   const simdjson::padded_string padded(json.data(), json.size());
   element root;
-  if (auto code = parser.parse(padded).get(root); code != simdjson::SUCCESS)
-    throw_syntax_error(json, source, code);
+  if (auto code = parser.parse(padded).get(root); code != simdjson::SUCCESS) throw_syntax_error(json, source, code);
 
   const Reader r(source);
   if (root.type() != element_type::OBJECT) r.fail("the top level is not a JSON object");
@@ -415,11 +442,19 @@ Vocabulary parse_tokenizer_json(std::string_view json, const std::string& source
   Vocabulary out;
   out.source = source;
   switch (conv.spelling) {
-    case Spelling::ByteLevel: out.kind = "byte-bpe"; break;
-    case Spelling::Metaspace: out.kind = model_type == ModelType::Unigram ? "unigram" : "sentencepiece"; break;
-    case Spelling::WordPiece: out.kind = "wordpiece"; break;
+    case Spelling::ByteLevel:
+      out.kind = "byte-bpe";
+      break;
+    case Spelling::Metaspace:
+      out.kind = model_type == ModelType::Unigram ? "unigram" : "sentencepiece";
+      break;
+    case Spelling::WordPiece:
+      out.kind = "wordpiece";
+      break;
     case Spelling::Unknown:
-    case Spelling::Raw: out.kind = "raw"; break;
+    case Spelling::Raw:
+      out.kind = "raw";
+      break;
   }
   if (tokens.empty()) out.kind = "none";
   out.assign(std::move(tokens));

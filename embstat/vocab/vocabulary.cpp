@@ -61,14 +61,26 @@ Utf8Scan utf8_scan(std::string_view s, std::size_t i) {
   if (c < 0x80) return {1, true};
   std::size_t len;
   unsigned char lo = 0x80, hi = 0xbf;  // range of the second byte; later bytes are 80..BF
-  if (c >= 0xc2 && c <= 0xdf) len = 2;
-  else if (c == 0xe0) { len = 3; lo = 0xa0; }
-  else if (c == 0xed) { len = 3; hi = 0x9f; }
-  else if (c >= 0xe1 && c <= 0xef) len = 3;
-  else if (c == 0xf0) { len = 4; lo = 0x90; }
-  else if (c == 0xf4) { len = 4; hi = 0x8f; }
-  else if (c >= 0xf1 && c <= 0xf3) len = 4;
-  else return {1, false};  // 80..C1, F5..FF never start a sequence
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2;
+  else if (c == 0xe0) {
+    len = 3;
+    lo = 0xa0;
+  } else if (c == 0xed) {
+    len = 3;
+    hi = 0x9f;
+  } else if (c >= 0xe1 && c <= 0xef)
+    len = 3;
+  else if (c == 0xf0) {
+    len = 4;
+    lo = 0x90;
+  } else if (c == 0xf4) {
+    len = 4;
+    hi = 0x8f;
+  } else if (c >= 0xf1 && c <= 0xf3)
+    len = 4;
+  else
+    return {1, false};  // 80..C1, F5..FF never start a sequence
   std::size_t k = 1;
   for (; k < len && i + k < s.size(); ++k) {
     const auto b = static_cast<unsigned char>(s[i + k]);
@@ -90,20 +102,24 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 char32_t decode_utf8(std::string_view seq) {
   const auto b = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(seq[k])); };
   switch (seq.size()) {
-    case 1: return b(0);
-    case 2: return ((b(0) & 0x1f) << 6) | (b(1) & 0x3f);
-    case 3: return ((b(0) & 0x0f) << 12) | ((b(1) & 0x3f) << 6) | (b(2) & 0x3f);
-    default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3f) << 12) | ((b(2) & 0x3f) << 6) | (b(3) & 0x3f);
+    case 1:
+      return b(0);
+    case 2:
+      return ((b(0) & 0x1f) << 6) | (b(1) & 0x3f);
+    case 3:
+      return ((b(0) & 0x0f) << 12) | ((b(1) & 0x3f) << 6) | (b(2) & 0x3f);
+    default:
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3f) << 12) | ((b(2) & 0x3f) << 6) | (b(3) & 0x3f);
   }
 }
 
 // Valid code points that would break the line, reorder it, or not show at all: C1 controls,
 // spaces other than U+0020, zero-width and bidi format characters, line/paragraph separators.
 bool is_hidden_code_point(char32_t cp) {
-  return (cp >= 0x80 && cp <= 0xa0) || cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x1680 ||
-         cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
-         (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 || cp == 0x3164 || cp == 0xfeff ||
-         (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0xe0000 && cp <= 0xe007f);
+  return (cp >= 0x80 && cp <= 0xa0) || cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x1680 || cp == 0x180e ||
+         (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) ||
+         cp == 0x3000 || cp == 0x3164 || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
+         (cp >= 0xe0000 && cp <= 0xe007f);
 }
 
 }  // namespace
@@ -114,11 +130,24 @@ std::string escape_display(std::string_view bytes) {
   for (std::size_t i = 0; i < bytes.size();) {
     const auto c = static_cast<unsigned char>(bytes[i]);
     switch (c) {
-      case '\n': out += "\\n"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      default: break;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      default:
+        break;
     }
     if (c < 0x20 || c == 0x7f) {
       out += fmt::format("\\x{:02x}", c);
@@ -160,8 +189,10 @@ std::string to_valid_utf8(std::string_view bytes) {
   out.reserve(bytes.size());
   for (std::size_t i = 0; i < bytes.size();) {
     const Utf8Scan scan = utf8_scan(bytes, i);
-    if (scan.valid) out.append(bytes.substr(i, scan.length));
-    else out += "\xEF\xBF\xBD";  // U+FFFD, once per maximal invalid subpart (as Python, Rust, WHATWG)
+    if (scan.valid)
+      out.append(bytes.substr(i, scan.length));
+    else
+      out += "\xEF\xBF\xBD";  // U+FFFD, once per maximal invalid subpart (as Python, Rust, WHATWG)
     i += scan.length;
   }
   return out;
@@ -238,8 +269,10 @@ std::string decode_byte_level(std::string_view piece) {
   for (std::size_t i = 0; i < piece.size();) {
     const std::size_t len = utf8_sequence_length(piece, i);
     char32_t cp = 0x110000;
-    if (len == 1) cp = static_cast<unsigned char>(piece[i]);
-    else if (len == 2) cp = ((piece[i] & 0x1f) << 6) | (piece[i + 1] & 0x3f);
+    if (len == 1)
+      cp = static_cast<unsigned char>(piece[i]);
+    else if (len == 2)
+      cp = ((piece[i] & 0x1f) << 6) | (piece[i + 1] & 0x3f);
     if (len != 0 && cp < 512 && table.to_byte[cp] >= 0) {
       out += static_cast<char>(table.to_byte[cp]);
       i += len;

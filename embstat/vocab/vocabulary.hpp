@@ -86,8 +86,8 @@ std::string escape_display_quoted(std::string_view bytes);
 std::string to_valid_utf8(std::string_view bytes);
 
 // Decoders for the spelling conventions.
-std::string decode_byte_level(std::string_view piece);     // GPT-2 byte-level (Ġ = space)
-std::string decode_sentencepiece(std::string_view piece);  // ▁ = space, <0xNN> = byte
+std::string decode_byte_level(std::string_view piece);                 // GPT-2 byte-level (Ġ = space)
+std::string decode_sentencepiece(std::string_view piece);              // ▁ = space, <0xNN> = byte
 std::optional<std::uint8_t> parse_byte_token(std::string_view piece);  // "<0x0A>" -> 0x0A
 // Metaspace only: each `replacement` (default ▁) becomes a space; <0xNN> stays as written.
 std::string replace_metaspace(std::string_view piece, std::string_view replacement = "\xE2\x96\x81");

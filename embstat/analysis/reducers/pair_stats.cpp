@@ -3,12 +3,12 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <utility>
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "embstat/base/error.hpp"
 
@@ -267,8 +267,8 @@ EMBSTAT_AVX2 void row_kernel_avx2(const float* c, std::int64_t len, float shift,
       const __m256i qlo = fixed4(_mm256_castps256_ps128(v)), qhi = fixed4(_mm256_extractf128_ps(v, 1));
       sum = _mm256_add_epi64(sum, _mm256_add_epi64(qlo, qhi));
       const __m256 d = _mm256_sub_ps(v, sh);
-      sq = _mm256_add_epi64(sq, _mm256_add_epi64(fixed4_sq(_mm256_castps256_ps128(d)),
-                                                 fixed4_sq(_mm256_extractf128_ps(d, 1))));
+      sq = _mm256_add_epi64(
+          sq, _mm256_add_epi64(fixed4_sq(_mm256_castps256_ps128(d)), fixed4_sq(_mm256_extractf128_ps(d, 1))));
       vmin = _mm256_min_ps(vmin, v);
       vmax = _mm256_max_ps(vmax, v);
       if (col_negative) {
@@ -317,10 +317,14 @@ EMBSTAT_AVX2 void row_kernel_avx2(const float* c, std::int64_t len, float shift,
 
 const char* pair_kernel_name(PairKernel kernel) {
   switch (kernel) {
-    case PairKernel::Scalar: return "scalar";
-    case PairKernel::Avx2: return "avx2";
-    case PairKernel::Avx512: return "avx512";
-    case PairKernel::Auto: break;
+    case PairKernel::Scalar:
+      return "scalar";
+    case PairKernel::Avx2:
+      return "avx2";
+    case PairKernel::Avx512:
+      return "avx512";
+    case PairKernel::Auto:
+      break;
   }
   return "auto";
 }
@@ -378,8 +382,10 @@ PairStats::PairStats(const PairStatsConfig& config, const std::vector<std::uint8
   for (const HeldRange& r : config.ranges) spans.emplace_back(r.bin_lo, r.bin_hi);
   std::sort(spans.begin(), spans.end());
   for (const auto& [lo, hi] : spans) {
-    if (intervals_.n > 0 && lo <= intervals_.lo[intervals_.n - 1] + static_cast<int>(intervals_.width[intervals_.n - 1]) + 1) {
-      const int end = std::max(hi, intervals_.lo[intervals_.n - 1] + static_cast<int>(intervals_.width[intervals_.n - 1]));
+    if (intervals_.n > 0 &&
+        lo <= intervals_.lo[intervals_.n - 1] + static_cast<int>(intervals_.width[intervals_.n - 1]) + 1) {
+      const int end =
+          std::max(hi, intervals_.lo[intervals_.n - 1] + static_cast<int>(intervals_.width[intervals_.n - 1]));
       intervals_.width[intervals_.n - 1] = static_cast<std::uint32_t>(end - intervals_.lo[intervals_.n - 1]);
     } else {
       intervals_.lo[intervals_.n] = lo;
@@ -506,7 +512,8 @@ bool PairStats::next_chunk(int r) {
 // Trims the open chunk of range r to the values written.
 void PairStats::close_chunk(int r) {
   auto& chunks = held[static_cast<std::size_t>(r)];
-  if (!chunks.empty() && hold_next_[r]) chunks.back().resize(static_cast<std::size_t>(hold_next_[r] - chunks.back().data()));
+  if (!chunks.empty() && hold_next_[r])
+    chunks.back().resize(static_cast<std::size_t>(hold_next_[r] - chunks.back().data()));
   hold_next_[r] = hold_end_[r] = nullptr;
 }
 

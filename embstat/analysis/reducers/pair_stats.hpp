@@ -96,14 +96,14 @@ struct HoldBudget {
 };
 
 struct PairStatsConfig {
-  bool stats = true;               // counts, sums, extremes
-  bool histogram = true;           // count every value in `grid`'s bins
-  CosineBins grid{65536};          // the bins of the histogram and of the held-range flags
-  bool per_row = false;            // per-row negatives and sums (stats must be on)
-  std::int64_t n_rows = 0;         // rows of the RowSet (per-row array size)
-  std::int64_t max_row_len = 0;    // widest tile row a tile can hand over
-  float shift = 0.0f;              // squares are of (cos - shift): a mean estimate avoids cancellation
-  std::vector<HeldRange> ranges;   // at most kMaxHeldRanges, disjoint
+  bool stats = true;              // counts, sums, extremes
+  bool histogram = true;          // count every value in `grid`'s bins
+  CosineBins grid{65536};         // the bins of the histogram and of the held-range flags
+  bool per_row = false;           // per-row negatives and sums (stats must be on)
+  std::int64_t n_rows = 0;        // rows of the RowSet (per-row array size)
+  std::int64_t max_row_len = 0;   // widest tile row a tile can hand over
+  float shift = 0.0f;             // squares are of (cos - shift): a mean estimate avoids cancellation
+  std::vector<HeldRange> ranges;  // at most kMaxHeldRanges, disjoint
   PairKernel kernel = PairKernel::Auto;
 };
 
@@ -132,9 +132,9 @@ class PairStats final : public TileHandler {
   std::uint64_t pairs = 0, negative = 0, uncertain = 0;
   __int128 sum_fixed = 0, sq_fixed = 0;
   Extreme min{__builtin_inff()}, max{-__builtin_inff()};
-  std::vector<std::uint64_t> histogram;        // grid bins (histogram on)
-  std::vector<std::int64_t> row_negative;      // per_row
-  std::vector<std::int64_t> row_sum_fixed;     // per_row
+  std::vector<std::uint64_t> histogram;     // grid bins (histogram on)
+  std::vector<std::int64_t> row_negative;   // per_row
+  std::vector<std::int64_t> row_sum_fixed;  // per_row
   // Per held range: values below key_lo in bin_lo, the kept keys (chunks), or the sub-bin counts.
   std::vector<std::uint64_t> edge_below;
   std::vector<std::vector<std::vector<std::uint32_t>>> held;
@@ -156,8 +156,8 @@ class PairStats final : public TileHandler {
   HeldRange ranges_[kMaxHeldRanges];
   std::uint32_t* hold_next_[kMaxHeldRanges] = {};  // where range r's next held key goes
   std::uint32_t* hold_end_[kMaxHeldRanges] = {};   // end of its open chunk
-  std::vector<std::int32_t> bins_;     // scratch: the bins of one tile row
-  std::vector<std::int32_t> flagged_;  // scratch: positions in the row whose bin a held range overlaps
+  std::vector<std::int32_t> bins_;                 // scratch: the bins of one tile row
+  std::vector<std::int32_t> flagged_;              // scratch: positions in the row whose bin a held range overlaps
 };
 
 // Exact k-th smallest (0-based) of the keys held in `parts`, by 8-bit radix selection (4 scans,

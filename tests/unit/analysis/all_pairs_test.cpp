@@ -19,8 +19,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <memory>
+#include <random>
 #include <thread>
 #include <tuple>
 
@@ -58,7 +58,9 @@ Matrix random_matrix(std::int64_t n, std::int64_t d, std::uint64_t seed, float b
   return m;
 }
 
-RowSet rows_of(Matrix m) { return make_row_set(std::move(m), RowFilter{}); }
+RowSet rows_of(Matrix m) {
+  return make_row_set(std::move(m), RowFilter{});
+}
 
 constexpr std::array<double, 7> kAllLevels = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
 
@@ -74,7 +76,7 @@ struct FloatReference {
   std::uint64_t negative = 0, uncertain = 0;
   float min = INFINITY, max = -INFINITY;
   std::pair<std::int64_t, std::int64_t> min_pair, max_pair;  // RowSet positions
-  std::vector<std::uint64_t> histogram;                     // 4096 bins
+  std::vector<std::uint64_t> histogram;                      // 4096 bins
   std::vector<std::int64_t> row_negative;
 };
 
@@ -223,7 +225,8 @@ void check_against_references(const RowSet& rows, const AllPairsResult& r, bool 
   EXPECT_EQ(r.max_pair, std::make_pair(id(f.max_pair.first), id(f.max_pair.second)));
   EXPECT_EQ(r.histogram, f.histogram);
   for (std::size_t l = 0; l < kAllLevels.size(); ++l)
-    EXPECT_EQ(quantile_of(r, l), static_cast<double>(f.sorted[rank_of(N, kAllLevels[l])] + 0.0f)) << "level " << kAllLevels[l];
+    EXPECT_EQ(quantile_of(r, l), static_cast<double>(f.sorted[rank_of(N, kAllLevels[l])] + 0.0f))
+        << "level " << kAllLevels[l];
 
   // Double truth: counts exact wherever float can settle the sign, values within float rounding.
   EXPECT_GE(r.negative + dr.near_zero, dr.negative);
@@ -294,11 +297,11 @@ TEST(AllPairs, OneRowIsAUsageError) {
 TEST(AllPairs, ZeroDuplicateAndNegatedRows) {
   Matrix m = random_matrix(200, 32, 23, 0.3f);
   for (std::int64_t k = 0; k < 32; ++k) {
-    m.row(7)[k] = 0.0f;                // zero row
-    m.row(150)[k] = 0.0f;              // zero row
-    m.row(40)[k] = m.row(3)[k];        // duplicate of 3
-    m.row(90)[k] = m.row(3)[k];        // another duplicate of 3
-    m.row(120)[k] = -m.row(10)[k];     // negated 10
+    m.row(7)[k] = 0.0f;             // zero row
+    m.row(150)[k] = 0.0f;           // zero row
+    m.row(40)[k] = m.row(3)[k];     // duplicate of 3
+    m.row(90)[k] = m.row(3)[k];     // another duplicate of 3
+    m.row(120)[k] = -m.row(10)[k];  // negated 10
   }
   RowSet rows = rows_of(std::move(m));
   ASSERT_EQ(rows.size(), 198);
@@ -385,11 +388,14 @@ TEST(PairStats, InvariantToTilingAndOrder) {
   config.n_rows = n;
   config.max_row_len = n;
   config.shift = 0.1f;
-  config.ranges.push_back(HeldRange{float_order_key(0.0f), float_order_key(0.2f), config.grid(0.0f), config.grid(0.2f), 0});
-  config.ranges.push_back(HeldRange{float_order_key(0.3f), float_order_key(0.5f), config.grid(0.3f), config.grid(0.5f), 64});
+  config.ranges.push_back(
+      HeldRange{float_order_key(0.0f), float_order_key(0.2f), config.grid(0.0f), config.grid(0.2f), 0});
+  config.ranges.push_back(
+      HeldRange{float_order_key(0.3f), float_order_key(0.5f), config.grid(0.3f), config.grid(0.5f), 64});
   std::vector<std::uint8_t> flags(static_cast<std::size_t>(config.grid.n_bins()), 0);
   for (std::size_t r = 0; r < config.ranges.size(); ++r)
-    for (int b = config.ranges[r].bin_lo; b <= config.ranges[r].bin_hi; ++b) flags[static_cast<std::size_t>(b)] |= 1u << r;
+    for (int b = config.ranges[r].bin_lo; b <= config.ranges[r].bin_hi; ++b)
+      flags[static_cast<std::size_t>(b)] |= 1u << r;
 
   auto run = [&](std::int64_t block, bool reverse, int n_reducers, PairKernel kernel) {
     PairStatsConfig cfg = config;
@@ -437,14 +443,15 @@ TEST(PairStats, InvariantToTilingAndOrder) {
         }
         for (std::size_t r = 0; r < 2; ++r) {
           out.edge_below[r] += p.edge_below[r];
-          for (std::size_t s = 0; s < out.sub_histogram[r].size(); ++s) out.sub_histogram[r][s] += p.sub_histogram[r][s];
+          for (std::size_t s = 0; s < out.sub_histogram[r].size(); ++s)
+            out.sub_histogram[r][s] += p.sub_histogram[r][s];
         }
       }
       for (const auto& chunk : p.held[0]) held.insert(held.end(), chunk.begin(), chunk.end());
     }
     std::sort(held.begin(), held.end());
-    return std::make_tuple(out.pairs, out.negative, out.uncertain, out.sum_fixed, out.sq_fixed, out.min.value, out.min.i,
-                           out.min.j, out.max.value, out.max.i, out.max.j, out.histogram, out.row_negative,
+    return std::make_tuple(out.pairs, out.negative, out.uncertain, out.sum_fixed, out.sq_fixed, out.min.value,
+                           out.min.i, out.min.j, out.max.value, out.max.i, out.max.j, out.histogram, out.row_negative,
                            out.row_sum_fixed, out.edge_below, out.sub_histogram, held);
   };
   const auto ref = run(n, false, 1, PairKernel::Scalar);

@@ -6,8 +6,8 @@
 // fractions, a naive covariance, and a cyclic Jacobi eigen-solver (no LAPACK), so nothing is
 // shared with the code under test but the input. Seeds are fixed and printed on failure.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <omp.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -102,7 +102,8 @@ double sampled_ref(const Rows& x, const std::vector<std::int64_t>& targets) {
 }
 
 // Cyclic Jacobi on a symmetric d x d matrix: eigenvalues descending, eigenvectors as rows.
-void jacobi(std::vector<std::vector<double>> a, std::vector<double>& values, std::vector<std::vector<double>>& vectors) {
+void jacobi(std::vector<std::vector<double>> a, std::vector<double>& values,
+            std::vector<std::vector<double>>& vectors) {
   const std::size_t d = a.size();
   std::vector<std::vector<double>> v(d, std::vector<double>(d, 0.0));
   for (std::size_t i = 0; i < d; ++i) v[i][i] = 1;
@@ -447,19 +448,27 @@ TEST(Geometry, ClassStatisticsMatchBruteForce) {
   vocab.kind = "byte-bpe";
   for (std::int64_t i = 0; i < n; ++i) {
     Token t;
-    if (i < 10) t = {"<s" + std::to_string(i) + ">", "", TokenType::Control};
-    else if (i < 60) t = {std::string(1, static_cast<char>('a' + i % 26)), std::string(1, static_cast<char>('a' + i % 26)), TokenType::Normal};
-    else if (i < 150) t = {"Ġword" + std::to_string(i), " word" + std::to_string(i), TokenType::Normal};
-    else if (i < 200) t = {"ing" + std::to_string(i), "ing" + std::to_string(i), TokenType::Normal};
-    else if (i < 250) t = {"", "\xe4\xb8\xad" + std::to_string(i), TokenType::Normal};
-    else t = {"", std::to_string(i * 7), TokenType::Normal};
+    if (i < 10)
+      t = {"<s" + std::to_string(i) + ">", "", TokenType::Control};
+    else if (i < 60)
+      t = {std::string(1, static_cast<char>('a' + i % 26)), std::string(1, static_cast<char>('a' + i % 26)),
+           TokenType::Normal};
+    else if (i < 150)
+      t = {"Ġword" + std::to_string(i), " word" + std::to_string(i), TokenType::Normal};
+    else if (i < 200)
+      t = {"ing" + std::to_string(i), "ing" + std::to_string(i), TokenType::Normal};
+    else if (i < 250)
+      t = {"", "\xe4\xb8\xad" + std::to_string(i), TokenType::Normal};
+    else
+      t = {"", std::to_string(i * 7), TokenType::Normal};
     vocab.push_back(t);
   }
   // Rows past the vocabulary are padding: give the matrix 5 more rows.
   for (int i = 0; i < 5; ++i) x.push_back(x[static_cast<std::size_t>(i)]);
   Matrix m(static_cast<std::int64_t>(x.size()), d);
   for (std::size_t i = 0; i < x.size(); ++i)
-    for (std::int64_t k = 0; k < d; ++k) m.row(static_cast<std::int64_t>(i))[k] = static_cast<float>(x[i][static_cast<std::size_t>(k)]);
+    for (std::int64_t k = 0; k < d; ++k)
+      m.row(static_cast<std::int64_t>(i))[k] = static_cast<float>(x[i][static_cast<std::size_t>(k)]);
   RowFilter filter;
   filter.n_tokens = n;
   const RowSet rows = make_row_set(std::move(m), filter);
@@ -553,7 +562,8 @@ TEST(Geometry, DuplicatesZeroRowsAndOutliers) {
   for (auto& v : x[50]) v = static_cast<float>(v * 1e-3);         // under-trained: tiny norm
   Matrix m(static_cast<std::int64_t>(x.size()), d);
   for (std::size_t i = 0; i < x.size(); ++i)
-    for (std::int64_t k = 0; k < d; ++k) m.row(static_cast<std::int64_t>(i))[k] = static_cast<float>(x[i][static_cast<std::size_t>(k)]);
+    for (std::int64_t k = 0; k < d; ++k)
+      m.row(static_cast<std::int64_t>(i))[k] = static_cast<float>(x[i][static_cast<std::size_t>(k)]);
   Matrix source = m.clone();
   const RowSet rows = make_row_set(std::move(m), RowFilter{});
   GeometryOptions o = fast_options();

@@ -30,8 +30,8 @@ TEST(RowSet, ExcludesZeroAndPaddingRowsAndCompactsTheRest) {
   const std::int64_t n = 40, d = 7;
   Matrix raw = make_raw(n, d);
   for (std::int64_t k = 0; k < d; ++k) {
-    raw.row(3)[k] = 0;                                           // zero row
-    raw.row(17)[k] = std::numeric_limits<float>::quiet_NaN();   // not finite: no cosine either
+    raw.row(3)[k] = 0;                                         // zero row
+    raw.row(17)[k] = std::numeric_limits<float>::quiet_NaN();  // not finite: no cosine either
   }
   const Matrix original = raw.clone();
   RowFilter filter;
@@ -61,7 +61,7 @@ TEST(RowSet, IncludePaddingKeepsRowsPastTheVocabulary) {
 TEST(RowSet, DedupKeepsTheFirstOfBitIdenticalRows) {
   Matrix raw = make_raw(6, 4);
   for (std::int64_t k = 0; k < 4; ++k) raw.row(4)[k] = raw.row(1)[k];  // 4 duplicates 1
-  raw.row(5)[0] = raw.row(2)[0];                                        // 5 differs from 2 in 3 places
+  raw.row(5)[0] = raw.row(2)[0];                                       // 5 differs from 2 in 3 places
   RowFilter filter;
   filter.dedup = true;
   const RowSet set = make_row_set(std::move(raw), filter);

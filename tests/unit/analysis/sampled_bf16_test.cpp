@@ -22,7 +22,9 @@ namespace {
 struct Bf16Matrix {
   std::int64_t n = 0, d = 0, stride = 0;
   std::vector<std::uint16_t> bits;
-  float value(std::int64_t i, std::int64_t k) const { return bf16_to_f32(bits[static_cast<std::size_t>(i * stride + k)]); }
+  float value(std::int64_t i, std::int64_t k) const {
+    return bf16_to_f32(bits[static_cast<std::size_t>(i * stride + k)]);
+  }
   void set(std::int64_t i, std::int64_t k, float v) { bits[static_cast<std::size_t>(i * stride + k)] = f32_to_bf16(v); }
   MatrixView view() const {
     MatrixView v;
@@ -53,7 +55,8 @@ using testing_ref::Reference;
 
 // Target row `id` against every other usable row with id < n_used, in double.
 Reference brute_force(const Bf16Matrix& m, std::int64_t id, std::int64_t n_used) {
-  return testing_ref::brute_force(n_used, m.d, [&](std::int64_t i, std::int64_t k) { return m.value(i, k); }, id);
+  return testing_ref::brute_force(
+      n_used, m.d, [&](std::int64_t i, std::int64_t k) { return m.value(i, k); }, id);
 }
 
 class SampledBf16 : public ::testing::Test {
@@ -121,7 +124,8 @@ TEST_F(SampledBf16, ExcludesZeroNonFiniteAndPaddingRows) {
   EXPECT_EQ(rows.padding_rows, slow.padding_rows);
 
   const std::vector<std::int64_t> targets = {0, 2, 4, 49, 51, 76, 78, 109};
-  const SampleSummary s = sample_cosines(rows, targets, SampleOptions{.block_rows = 8, .cosine_bytes = 0, .progress = {}});
+  const SampleSummary s =
+      sample_cosines(rows, targets, SampleOptions{.block_rows = 8, .cosine_bytes = 0, .progress = {}});
   for (std::size_t k = 0; k < targets.size(); ++k) {
     expect_matches(s.per_target[k], brute_force(m, targets[k], 110));
     EXPECT_EQ(s.per_target[k].non_negative + s.per_target[k].negative, 106);
@@ -156,7 +160,8 @@ TEST_F(SampledBf16, SeveralPassesGiveTheSameResult) {
   const Bf16Matrix m = gaussian_bf16(700, 64, 12, 0.2);
   const Bf16Rows rows = make_bf16_rows(m.view(), RowFilter{});
   const auto targets = draw_targets(rows.ids, 20, 3);
-  const SampleSummary one = sample_cosines(rows, targets, SampleOptions{.block_rows = 100, .cosine_bytes = 0, .progress = {}});
+  const SampleSummary one =
+      sample_cosines(rows, targets, SampleOptions{.block_rows = 100, .cosine_bytes = 0, .progress = {}});
   const SampleSummary many =
       sample_cosines(rows, targets, SampleOptions{.block_rows = 100, .cosine_bytes = 3 * 700 * 4, .progress = {}});
   for (std::size_t k = 0; k < targets.size(); ++k) {

@@ -47,11 +47,13 @@ double norm_of(const float* r, std::int64_t d) {
 
 // Target = model row `id` of `raw`; compared with every other row of non-zero norm.
 Reference brute_force(const Matrix& raw, std::int64_t id) {
-  return testing_ref::brute_force(raw.n_rows(), raw.n_cols(), [&](std::int64_t i, std::int64_t k) { return raw.row(i)[k]; },
-                                  id);
+  return testing_ref::brute_force(
+      raw.n_rows(), raw.n_cols(), [&](std::int64_t i, std::int64_t k) { return raw.row(i)[k]; }, id);
 }
 
-RowSet rows_of(const Matrix& raw) { return make_row_set(raw.clone(), RowFilter{}); }
+RowSet rows_of(const Matrix& raw) {
+  return make_row_set(raw.clone(), RowFilter{});
+}
 
 TEST(Sampled, MatchesDoubleBruteForceOnRandomData) {
   const std::uint64_t seed = 20260111;
@@ -111,7 +113,7 @@ TEST(Sampled, TiesAndExactZeros) {
   // the summation order or FMA, so exact zeros reach the count; each value occurs many times.
   // (Rows like (1,1)/sqrt(2) and (1,-1)/sqrt(2) would not do: with FMA their float dot product
   // is the rounding error of a*a, a tiny number of either sign, as in any f32 BLAS or torch.)
-  std::vector<std::vector<double>> base = {{1, 0, 0, 0},  {0, 1, 0, 0},   {-1, 0, 0, 0},    {1, 1, 1, 1},
+  std::vector<std::vector<double>> base = {{1, 0, 0, 0},   {0, 1, 0, 0},   {-1, 0, 0, 0},    {1, 1, 1, 1},
                                            {1, -1, 1, -1}, {1, 1, -1, -1}, {-1, -1, -1, -1}, {0, 0, 0, 3}};
   std::vector<std::vector<double>> all;
   for (int rep = 0; rep < 5; ++rep)
@@ -120,7 +122,8 @@ TEST(Sampled, TiesAndExactZeros) {
   const RowSet rows = rows_of(raw);
   std::vector<std::int64_t> targets;
   for (std::int64_t i = 0; i < rows.size(); ++i) targets.push_back(i);
-  const SampleSummary s = sample_cosines(rows, targets, SampleOptions{.block_rows = 4, .cosine_bytes = 0, .progress = {}});
+  const SampleSummary s =
+      sample_cosines(rows, targets, SampleOptions{.block_rows = 4, .cosine_bytes = 0, .progress = {}});
   for (std::size_t k = 0; k < targets.size(); ++k) {
     const Reference r = brute_force(raw, targets[k]);
     expect_matches(s.per_target[k], r);
@@ -186,7 +189,8 @@ TEST(Sampled, AllPositiveMatrixHasNoNegativePairs) {
   for (std::int64_t i = 0; i < raw.n_rows(); ++i)
     for (int k = 0; k < 10; ++k) raw.row(i)[k] = std::abs(raw.row(i)[k]) + 1e-3f;
   const RowSet rows = rows_of(raw);
-  const SampleSummary s = sample_cosines(rows, draw_targets(rows, 30, 1), SampleOptions{.block_rows = 50, .cosine_bytes = 0, .progress = {}});
+  const SampleSummary s = sample_cosines(rows, draw_targets(rows, 30, 1),
+                                         SampleOptions{.block_rows = 50, .cosine_bytes = 0, .progress = {}});
   EXPECT_EQ(s.negative, 0.0);
   EXPECT_EQ(s.fraction_non_negative, 1.0);
   EXPECT_EQ(s.fraction_non_negative_std, 0.0);
@@ -223,7 +227,8 @@ TEST(Sampled, MedianOfIdenticalAndOfNegativeCosines) {
   Matrix neg = gaussian(401, 12, 21, 0.0);
   for (std::int64_t i = 1; i < 401; ++i)
     for (int k = 0; k < 12; ++k) neg.row(i)[k] = -3.0f * neg.row(0)[k] + 0.5f * neg.row(i)[k];
-  const SampleSummary n = sample_cosines(rows_of(neg), {0, 7, 400}, SampleOptions{.block_rows = 32, .cosine_bytes = 0, .progress = {}});
+  const SampleSummary n =
+      sample_cosines(rows_of(neg), {0, 7, 400}, SampleOptions{.block_rows = 32, .cosine_bytes = 0, .progress = {}});
   EXPECT_LT(n.per_target[0].median, 0.0f);
   EXPECT_EQ(n.per_target[0].non_negative, 0);
   for (const auto& t : n.per_target) expect_matches(t, brute_force(neg, t.id));
@@ -319,9 +324,9 @@ TEST(Sampled, RandomNormalMatrixIsStandardNormalAndThreadIndependent) {
     beyond3 += std::abs(v) > 3.0;
     beyond35 += std::abs(v) > 3.5;  // the ziggurat's tail (past R = 3.44) is drawn separately
   }
-  EXPECT_NEAR(quart / static_cast<double>(n), 3.0, 0.05);                   // kurtosis of N(0,1)
-  EXPECT_NEAR(beyond3 / static_cast<double>(n), 0.0026998, 0.0004);        // 2 Phi(-3)
-  EXPECT_NEAR(beyond35 / static_cast<double>(n), 0.00046526, 0.00012);     // 2 Phi(-3.5)
+  EXPECT_NEAR(quart / static_cast<double>(n), 3.0, 0.05);               // kurtosis of N(0,1)
+  EXPECT_NEAR(beyond3 / static_cast<double>(n), 0.0026998, 0.0004);     // 2 Phi(-3)
+  EXPECT_NEAR(beyond35 / static_cast<double>(n), 0.00046526, 0.00012);  // 2 Phi(-3.5)
   const double mean = sum / static_cast<double>(n);
   EXPECT_NEAR(mean, 0.0, 0.01);
   EXPECT_NEAR(sq / static_cast<double>(n) - mean * mean, 1.0, 0.01);

@@ -56,7 +56,7 @@ TEST(TokenClasses, LatinWordStartAndContinuation) {
   EXPECT_EQ(cls(" café"), TokenClass::LatinWordStart);
   EXPECT_EQ(cls("ing"), TokenClass::LatinContinuation);
   EXPECT_EQ(cls("ção"), TokenClass::LatinContinuation);
-  EXPECT_EQ(cls("3D"), TokenClass::LatinContinuation);  // letters win over digits
+  EXPECT_EQ(cls("3D"), TokenClass::LatinContinuation);     // letters win over digits
   EXPECT_EQ(cls(" caf\xc3"), TokenClass::LatinWordStart);  // letters + a trailing fragment
   // WordPiece: continuation is marked by ##, not by the absence of a space.
   EXPECT_EQ(cls("ing", TokenType::Normal, "##ing", "wordpiece"), TokenClass::LatinContinuation);

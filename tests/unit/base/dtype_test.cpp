@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <bit>
 #include <vector>
 
 #include "embstat/base/checked.hpp"
@@ -69,8 +69,8 @@ TEST(DType, BF16) {
 }
 
 TEST(DType, F8) {
-  EXPECT_EQ(f8_e4m3_to_f32(0x38), 1.0f);   // exp 7, mant 0
-  EXPECT_EQ(f8_e4m3_to_f32(0x7e), 448.0f); // largest finite
+  EXPECT_EQ(f8_e4m3_to_f32(0x38), 1.0f);    // exp 7, mant 0
+  EXPECT_EQ(f8_e4m3_to_f32(0x7e), 448.0f);  // largest finite
   EXPECT_EQ(f8_e4m3_to_f32(0x01), std::ldexp(1.0f, -9));
   EXPECT_TRUE(std::isnan(f8_e4m3_to_f32(0x7f)));
   EXPECT_EQ(f8_e5m2_to_f32(0x3c), 1.0f);
@@ -87,7 +87,7 @@ TEST(DType, TableLookups) {
   EXPECT_EQ(dtype_from_ggml_type(30), DType::BF16);
   EXPECT_FALSE(dtype_from_ggml_type(16).has_value());  // IQ2_XXS: known, not decodable
   EXPECT_EQ(ggml_type_name(16), "IQ2_XXS");
-  EXPECT_FALSE(dtype_from_ggml_type(4).has_value());   // removed type
+  EXPECT_FALSE(dtype_from_ggml_type(4).has_value());  // removed type
   EXPECT_FALSE(dtype_from_ggml_type(1u << 31).has_value());
 }
 

@@ -269,7 +269,8 @@ TEST(GgmlQuants, SmallBlocksPackedLikeGgml) {
       put_f16(b, static_cast<std::size_t>(blk * ggml::kQ8_0Bytes), d);
       for (int j = 0; j < 32; ++j) {
         const int q = rng(-128, 127);
-        b[static_cast<std::size_t>(blk * ggml::kQ8_0Bytes + 2 + j)] = static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
+        b[static_cast<std::size_t>(blk * ggml::kQ8_0Bytes + 2 + j)] =
+            static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
         expect.push_back(q * double(d));
       }
     }
@@ -284,7 +285,8 @@ TEST(GgmlQuants, SmallBlocksPackedLikeGgml) {
 void pack_2bit_planes(const int* L, std::uint8_t* qs) {
   for (int j = 0; j < 256; j += 128)
     for (int l = 0; l < 32; ++l)
-      qs[j / 4 + l] = static_cast<std::uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+      qs[j / 4 + l] =
+          static_cast<std::uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
 }
 
 // 6-bit scales and mins of Q4_K / Q5_K, as quantize_row_q4_K_ref packs them.
@@ -339,7 +341,7 @@ TEST(GgmlQuants, Q3_KPackedLikeGgml) {
     std::uint8_t* scales = p + 96;
     const float d = pick_d(rng);
     int L[256], Ls[16];
-    for (int& q : L) q = rng(0, 7);  // q + 4
+    for (int& q : L) q = rng(0, 7);    // q + 4
     for (int& s : Ls) s = rng(0, 63);  // scale + 32
     for (int e = 0; e < 256; ++e) expect.push_back(double(d) * (Ls[e / 16] - 32) * (L[e] - 4));
     // quantize_row_q3_K_ref: scales, then the high bit of element j into hmask[j % 32] bit j / 32.

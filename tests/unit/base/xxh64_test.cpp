@@ -20,7 +20,9 @@ std::vector<std::uint8_t> pattern(std::size_t n) {
   return v;
 }
 
-TEST(Xxh64, EmptyInput) { EXPECT_EQ(xxh64({}), 0xEF46DB3751D8E999ULL); }
+TEST(Xxh64, EmptyInput) {
+  EXPECT_EQ(xxh64({}), 0xEF46DB3751D8E999ULL);
+}
 
 TEST(Xxh64, ShortInputTailOnly) {
   EXPECT_EQ(xxh64(as_bytes("abc")), 0x44BC2CF5AD770999ULL);

@@ -22,9 +22,13 @@ using fixtures::GgufTensorSpec;
 using Bytes = std::vector<std::uint8_t>;
 
 // A GgufFile views the bytes it was parsed from: the helper refuses temporaries.
-GgufFile parse(const Bytes& b) { return parse_gguf(std::span<const std::uint8_t>(b), "test.gguf"); }
+GgufFile parse(const Bytes& b) {
+  return parse_gguf(std::span<const std::uint8_t>(b), "test.gguf");
+}
 GgufFile parse(Bytes&&) = delete;
-void expect_parses(const Bytes& b) { EXPECT_NO_THROW(parse_gguf(std::span<const std::uint8_t>(b), "test.gguf")); }
+void expect_parses(const Bytes& b) {
+  EXPECT_NO_THROW(parse_gguf(std::span<const std::uint8_t>(b), "test.gguf"));
+}
 
 // Runs f, expecting an embstat::Error of `kind`; returns it for further checks.
 Error expect_error(const std::function<void()>& f, ErrorKind kind) {
@@ -42,7 +46,9 @@ Error parse_error(const Bytes& b, ErrorKind kind = ErrorKind::Format) {
   return expect_error([&] { parse_gguf(std::span<const std::uint8_t>(b), "test.gguf"); }, kind);
 }
 
-bool contains(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
 
 // ---- well-formed files ---------------------------------------------------------------------
 
@@ -248,7 +254,9 @@ TEST(GgufOpen, TiedOutputUsesInputAndSaysSo) {
 TEST(GgufOpen, VocabularyOnlyFile) {
   const Bytes b = GgufBuilder()
                       .add_string("tokenizer.ggml.model", "gpt2")
-                      .add_string_array("tokenizer.ggml.tokens", {"a", "\xc4\xa0" "b"})
+                      .add_string_array("tokenizer.ggml.tokens", {"a",
+                                                                  "\xc4\xa0"
+                                                                  "b"})
                       .build();
   const auto path = fixtures::write_temp_file("vocab.gguf", b);
   auto e = expect_error([&] { open_gguf(path, {}); }, ErrorKind::Unsupported);
@@ -510,9 +518,11 @@ TEST(GgufHostile, ControlBytesInNamesAreEscapedInMessages) {
 
 // ---- real files (../shared/data) -------------------------------------------------------------
 
-std::filesystem::path data_dir() { return std::filesystem::path(EMBSTAT_SHARED_DATA); }
+std::filesystem::path data_dir() {
+  return std::filesystem::path(EMBSTAT_SHARED_DATA);
+}
 
-#define REQUIRE_DATA(sub)                                                                          \
+#define REQUIRE_DATA(sub) \
   if (!std::filesystem::exists(data_dir() / sub)) GTEST_SKIP() << "shared data absent: " << (data_dir() / sub)
 
 std::vector<float> decode_tensor(const GgufFile& f, const GgufTensorInfo& t) {
@@ -520,16 +530,16 @@ std::vector<float> decode_tensor(const GgufFile& f, const GgufTensorInfo& t) {
   const auto bytes = f.tensor_bytes(t);
   const std::uint64_t row_bytes = *dtype_bytes(*t.dtype, static_cast<std::uint64_t>(t.row_elems()));
   for (std::int64_t r = 0; r < t.n_rows(); ++r)
-    decode_row(*t.dtype, bytes.data() + static_cast<std::uint64_t>(r) * row_bytes,
-               out.data() + r * t.row_elems(), t.row_elems());
+    decode_row(*t.dtype, bytes.data() + static_cast<std::uint64_t>(r) * row_bytes, out.data() + r * t.row_elems(),
+               t.row_elems());
   return out;
 }
 
 TEST(GgufRealData, QuantisedEmbeddingsMatchGgmlDequantisationExactly) {
   REQUIRE_DATA("gguf-quant");
   const std::vector<std::pair<std::string, std::string>> files = {
-      {"emb64x512-f16.gguf", "F16"},   {"emb64x512-bf16.gguf", "BF16"}, {"emb64x512-q8_0.gguf", "Q8_0"},
-      {"emb64x512-q4_0.gguf", "Q4_0"}, {"emb64x512-q4_1.gguf", "Q4_1"}, {"emb64x512-q5_0.gguf", "Q5_0"},
+      {"emb64x512-f16.gguf", "F16"},    {"emb64x512-bf16.gguf", "BF16"},  {"emb64x512-q8_0.gguf", "Q8_0"},
+      {"emb64x512-q4_0.gguf", "Q4_0"},  {"emb64x512-q4_1.gguf", "Q4_1"},  {"emb64x512-q5_0.gguf", "Q5_0"},
       {"emb256x128-q2_K.gguf", "Q2_K"}, {"emb256x128-q4_K.gguf", "Q4_K"}, {"emb256x128-q6_K.gguf", "Q6_K"},
   };
   for (const auto& [name, type] : files) {
@@ -618,8 +628,8 @@ TEST(GgufRealData, Stories260KVariantsGiveTheSameMatrix) {
 TEST(GgufRealData, VocabularyOnlyFilesParseAndOpen) {
   REQUIRE_DATA("vocab-gguf");
   const std::vector<std::tuple<std::string, std::string, std::size_t>> files = {
-      {"ggml-vocab-gpt-2.gguf", "gpt2", 50257},          {"ggml-vocab-llama-spm.gguf", "llama", 32000},
-      {"ggml-vocab-bert-bge.gguf", "bert", 30522},       {"ggml-vocab-deepseek-llm.gguf", "gpt2", 102400},
+      {"ggml-vocab-gpt-2.gguf", "gpt2", 50257},    {"ggml-vocab-llama-spm.gguf", "llama", 32000},
+      {"ggml-vocab-bert-bge.gguf", "bert", 30522}, {"ggml-vocab-deepseek-llm.gguf", "gpt2", 102400},
       {"ggml-vocab-phi-3.gguf", "llama", 32064},
   };
   for (const auto& [name, model, n_tokens] : files) {

@@ -21,7 +21,9 @@ using fixtures::contains;
 using fixtures::expect_error;
 using fixtures::Llama2cSpec;
 
-Llama2cHeader parse(const std::vector<std::uint8_t>& bytes) { return parse_llama2c_header(bytes, "mem.bin"); }
+Llama2cHeader parse(const std::vector<std::uint8_t>& bytes) {
+  return parse_llama2c_header(bytes, "mem.bin");
+}
 
 void set_i32(std::vector<std::uint8_t>& bytes, std::size_t offset, std::int32_t v) {
   std::memcpy(bytes.data() + offset, &v, 4);
@@ -146,8 +148,9 @@ TEST(Llama2c, ImpossibleHeaders) {
     std::size_t field;  // int index in the 7-int header
     std::int32_t value;
   };
-  for (const Case c : {Case{0, 0}, Case{0, -8}, Case{1, 0}, Case{2, 0}, Case{3, 3}, Case{4, 0}, Case{4, 3}, Case{5, 0},
-                       Case{6, 0}, Case{0, 0x7fffffff}, Case{5, 0x7fffffff}, Case{5, -0x7fffffff - 1}, Case{2, 1 << 30}}) {
+  for (const Case c :
+       {Case{0, 0}, Case{0, -8}, Case{1, 0}, Case{2, 0}, Case{3, 3}, Case{4, 0}, Case{4, 3}, Case{5, 0}, Case{6, 0},
+        Case{0, 0x7fffffff}, Case{5, 0x7fffffff}, Case{5, -0x7fffffff - 1}, Case{2, 1 << 30}}) {
     SCOPED_TRACE(c.field * 1000 + static_cast<std::size_t>(c.value & 0xfff));
     auto bytes = good;
     set_i32(bytes, 4 * c.field, c.value);
@@ -175,7 +178,9 @@ TEST(Llama2c, VersionedHeaderChecks) {
 
 // --- real data ---
 
-std::string stories_dir() { return std::string(EMBSTAT_SHARED_DATA) + "/stories260K"; }
+std::string stories_dir() {
+  return std::string(EMBSTAT_SHARED_DATA) + "/stories260K";
+}
 
 TEST(Llama2cRealData, Stories260KLegacy) {
   if (!std::filesystem::exists(stories_dir())) GTEST_SKIP() << "no " << stories_dir() << " (shared test data absent)";
@@ -194,7 +199,7 @@ TEST(Llama2cRealData, Stories260KLegacy) {
   EXPECT_EQ(m.matrix.n_cols, 64);
   const Matrix f = decode_to_f32(m.matrix);
   EXPECT_EQ(std::memcmp(f.data(), file->data() + 28, 512 * 64 * 4), 0);  // the bytes at 28, as f32
-  ASSERT_EQ(m.vocab.size(), 512u);  // tok512.bin beside it
+  ASSERT_EQ(m.vocab.size(), 512u);                                       // tok512.bin beside it
   EXPECT_EQ(m.vocab.token(1).bytes, "\n<s>\n");
   EXPECT_EQ(m.files.back(), stories_dir() + "/tok512.bin");
 }

@@ -19,7 +19,9 @@ using fixtures::contains;
 using fixtures::expect_error;
 using fixtures::NpySpec;
 
-NpyHeader parse(const std::vector<std::uint8_t>& bytes) { return parse_npy_header(bytes, "mem.npy"); }
+NpyHeader parse(const std::vector<std::uint8_t>& bytes) {
+  return parse_npy_header(bytes, "mem.npy");
+}
 
 NpySpec f32_spec(int major = 1) {
   NpySpec s;
@@ -138,8 +140,8 @@ TEST(Npy, LyingHeaderLengths) {
 }
 
 TEST(Npy, HugeShapesDoNotOverflow) {
-  for (const char* shape : {"(4611686018427387904, 4611686018427387904)", "(99999999999999999999999, 1)",
-                            "(4294967296, 4294967296)"}) {
+  for (const char* shape :
+       {"(4611686018427387904, 4611686018427387904)", "(99999999999999999999999, 1)", "(4294967296, 4294967296)"}) {
     SCOPED_TRACE(shape);
     NpySpec s = f32_spec();
     s.shape = shape;
@@ -152,7 +154,8 @@ TEST(Npy, MalformedDicts) {
        {"{'descr': '<f4', 'fortran_order': False}", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2, 3)}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'extra': 1}", "['descr']",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3)}", "{'descr: '<f4'}",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (2 3)}", "{'descr': 'f', 'fortran_order': False, 'shape': (2, 3)}",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2 3)}",
+        "{'descr': 'f', 'fortran_order': False, 'shape': (2, 3)}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)} x"}) {
     SCOPED_TRACE(dict);
     NpySpec s = f32_spec();

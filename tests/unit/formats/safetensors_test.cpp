@@ -26,7 +26,9 @@ using fixtures::TempDir;
 
 const std::string kPath = "mem.safetensors";
 
-SafetensorsHeader parse(const std::vector<std::uint8_t>& bytes) { return parse_safetensors_header(bytes, kPath); }
+SafetensorsHeader parse(const std::vector<std::uint8_t>& bytes) {
+  return parse_safetensors_header(bytes, kPath);
+}
 
 Error parse_error(const std::vector<std::uint8_t>& bytes, ErrorKind kind = ErrorKind::Format) {
   Error e = expect_error([&] { parse(bytes); }, kind);
@@ -208,8 +210,8 @@ TEST(SafetensorsHeader, BadShapeAndOffsetTypes) {
        {R"({"dtype":"F32","shape":[-1],"data_offsets":[0,0]})", R"({"dtype":"F32","shape":[1.5],"data_offsets":[0,0]})",
         R"({"dtype":"F32","shape":"2","data_offsets":[0,0]})", R"({"dtype":"F32","shape":[0],"data_offsets":[0]})",
         R"({"dtype":"F32","shape":[0],"data_offsets":[0,-1]})", R"({"dtype":"F32","shape":[0],"data_offsets":[0,0,0]})",
-        R"({"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,0]})", R"({"shape":[0],"data_offsets":[0,0]})",
-        R"({"dtype":3,"shape":[0],"data_offsets":[0,0]})", R"([1, 2])"}) {
+        R"({"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,0]})",
+        R"({"shape":[0],"data_offsets":[0,0]})", R"({"dtype":3,"shape":[0],"data_offsets":[0,0]})", R"([1, 2])"}) {
     SCOPED_TRACE(entry);
     SafetensorsBuilder b;
     b.add_tensor({"a", "F32", {}, {}, std::nullopt, entry});
@@ -293,7 +295,8 @@ TEST(SafetensorsOpen, TensorOverride) {
 TEST(SafetensorsOpen, NoEmbeddingListsTheMatrices) {
   TempDir dir("st-none");
   SafetensorsBuilder b;
-  b.add_f32_matrix("a.weight", 2, 2, std::vector<float>(4, 1)).add_f32_matrix("b.weight", 2, 2, std::vector<float>(4, 1));
+  b.add_f32_matrix("a.weight", 2, 2, std::vector<float>(4, 1))
+      .add_f32_matrix("b.weight", 2, 2, std::vector<float>(4, 1));
   fixtures::write_file(dir / "m.safetensors", b.build());
   auto e = expect_error([&] { open_safetensors_file(dir / "m.safetensors", {}); }, ErrorKind::Format);
   EXPECT_TRUE(contains(e.message(), "a.weight [2, 2], b.weight [2, 2]"));
@@ -408,7 +411,9 @@ TEST(SafetensorsOpen, EmptyFolderIsNotSafetensors) {
 TEST(SafetensorsOpen, TokenizerJsonBesideTheWeights) {
   TempDir dir("st-tok");
   fixtures::write_file(dir / "model.safetensors", small_model().build());
-  fixtures::write_text(dir / "tokenizer.json", fixtures::tiny_tokenizer_json({"a", "b", "\xC4\xA0" "c"}));
+  fixtures::write_text(dir / "tokenizer.json", fixtures::tiny_tokenizer_json({"a", "b",
+                                                                              "\xC4\xA0"
+                                                                              "c"}));
   const Model m = open_safetensors_folder(dir.path(), {}).value();
   ASSERT_EQ(m.vocab.size(), 3u);
   EXPECT_EQ(m.vocab.token(2).bytes, " c");
@@ -428,7 +433,8 @@ TEST(SafetensorsOpen, CorruptTokenizerJsonIsFatal) {
 
 TEST(SafetensorsConfig, TopLevelAndNestedTextConfig) {
   auto c = parse_model_config(R"({"architectures": ["Qwen3ForCausalLM"], "vocab_size": 151936,
-      "hidden_size": 1024, "tie_word_embeddings": true})", "config.json");
+      "hidden_size": 1024, "tie_word_embeddings": true})",
+                              "config.json");
   EXPECT_EQ(c.vocab_size, 151936);
   EXPECT_EQ(c.hidden_size, 1024);
   EXPECT_EQ(c.tie_word_embeddings, true);
@@ -436,7 +442,8 @@ TEST(SafetensorsConfig, TopLevelAndNestedTextConfig) {
   // gemma-3 multimodal: the language model's values live in text_config.
   c = parse_model_config(R"({"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
       "text_config": {"vocab_size": 262208, "hidden_size": 2560, "model_type": "gemma3_text"},
-      "vision_config": {"hidden_size": 1152}})", "config.json");
+      "vision_config": {"hidden_size": 1152}})",
+                         "config.json");
   EXPECT_EQ(c.vocab_size, 262208);
   EXPECT_EQ(c.hidden_size, 2560);
   EXPECT_FALSE(c.tie_word_embeddings);
@@ -469,7 +476,9 @@ TEST(SafetensorsIndex, WeightMapAndHostileFileNames) {
 
 // --- real data: the safetensors project's samples, -3..2 in nine dtypes ---
 
-std::string samples_dir() { return std::string(EMBSTAT_SHARED_DATA) + "/safetensors-samples"; }
+std::string samples_dir() {
+  return std::string(EMBSTAT_SHARED_DATA) + "/safetensors-samples";
+}
 
 TEST(SafetensorsRealData, NineDtypesHoldMinusThreeToTwo) {
   if (!std::filesystem::exists(samples_dir())) GTEST_SKIP() << "no " << samples_dir() << " (shared test data absent)";
@@ -478,9 +487,9 @@ TEST(SafetensorsRealData, NineDtypesHoldMinusThreeToTwo) {
     DType dtype;
     int unsigned_bits;  // 0: signed or float
   };
-  const Sample samples[] = {{"B", DType::U8, 8},   {"H", DType::U16, 16}, {"I", DType::U32, 32},
-                            {"b", DType::I8, 0},   {"h", DType::I16, 0},  {"i", DType::I32, 0},
-                            {"e", DType::F16, 0},  {"f", DType::F32, 0},  {"d", DType::F64, 0}};
+  const Sample samples[] = {{"B", DType::U8, 8},  {"H", DType::U16, 16}, {"I", DType::U32, 32},
+                            {"b", DType::I8, 0},  {"h", DType::I16, 0},  {"i", DType::I32, 0},
+                            {"e", DType::F16, 0}, {"f", DType::F32, 0},  {"d", DType::F64, 0}};
   for (const auto& s : samples) {
     SCOPED_TRACE(s.name);
     for (const std::string& file : {std::string(s.name) + ".safetensors", std::string("overall.safetensors")}) {

@@ -56,8 +56,8 @@ TEST(TensorNames, ConfigShapePrefersTheMatchingCandidate) {
   c.vocab_size = 100;
   c.hidden_size = 8;
   // The vision tower's embed_tokens (wrong shape) comes first by name order; the text one fits.
-  const auto p = pick({{"model.embed_tokens.weight", {50, 8}}, {"model.language_model.embed_tokens.weight", {100, 8}}},
-                      {}, c);
+  const auto p =
+      pick({{"model.embed_tokens.weight", {50, 8}}, {"model.language_model.embed_tokens.weight", {100, 8}}}, {}, c);
   EXPECT_EQ(p.name, "model.language_model.embed_tokens.weight");
 }
 

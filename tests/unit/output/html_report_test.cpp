@@ -110,7 +110,8 @@ TEST_F(RenderedReport, HostileTokenTextStaysData) {
 TEST(HistogramDensity, IntegratesToOneAndConservesCounts) {
   std::vector<std::uint64_t> counts(4096, 0);
   std::uint64_t total = 0;
-  for (int i = 1800; i < 2600; ++i) total += counts[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(1 + (i % 7));
+  for (int i = 1800; i < 2600; ++i)
+    total += counts[static_cast<std::size_t>(i)] = static_cast<std::uint64_t>(1 + (i % 7));
   const auto out = histogram_density(counts, -1.0, 1.0, 150);
   const double width = out["bin_width"];
   double integral = 0;

@@ -37,9 +37,9 @@ TEST(GgufPieces, Gpt2IsByteLevel) {
 }
 
 TEST(GgufPieces, LlamaIsSentencePiece) {
-  const auto v = vocabulary_from_pieces({"<unk>", "<s>", "</s>", "<0x0A>", "\xE2\x96\x81the", "ing", "<0x0B>"},
-                                        {kUnknown, kControl, kControl, kByte, kNormal, kNormal, kNormal}, "llama",
-                                        "m.gguf");
+  const auto v =
+      vocabulary_from_pieces({"<unk>", "<s>", "</s>", "<0x0A>", "\xE2\x96\x81the", "ing", "<0x0B>"},
+                             {kUnknown, kControl, kControl, kByte, kNormal, kNormal, kNormal}, "llama", "m.gguf");
   EXPECT_EQ(v.kind, "sentencepiece");
   EXPECT_EQ(v.token(0).type, TokenType::Unknown);
   EXPECT_EQ(v.display(0), "<unk>");
@@ -58,7 +58,10 @@ TEST(GgufPieces, LlamaWithoutTypesRecognisesByteTokens) {
 }
 
 TEST(GgufPieces, T5IsUnigram) {
-  const auto v = vocabulary_from_pieces({"<pad>", "\xE2\x96\x81" "a"}, {kControl, kNormal}, "t5", "m.gguf");
+  const auto v = vocabulary_from_pieces({"<pad>",
+                                         "\xE2\x96\x81"
+                                         "a"},
+                                        {kControl, kNormal}, "t5", "m.gguf");
   EXPECT_EQ(v.kind, "unigram");
   EXPECT_EQ(v.token(1).bytes, " a");
 }
@@ -87,7 +90,11 @@ TEST(GgufPieces, OtherModelsAreRaw) {
 }
 
 TEST(GgufPieces, UnknownTypeValuesCountAsNormal) {
-  const auto v = vocabulary_from_pieces({"\xC4\xA0" "a", "\xC4\xA0" "b"}, {0, 99}, "gpt2", "m.gguf");
+  const auto v = vocabulary_from_pieces({"\xC4\xA0"
+                                         "a",
+                                         "\xC4\xA0"
+                                         "b"},
+                                        {0, 99}, "gpt2", "m.gguf");
   EXPECT_EQ(v.token(0).type, TokenType::Normal);
   EXPECT_EQ(v.token(1).type, TokenType::Normal);
   EXPECT_EQ(v.token(1).bytes, " b");
@@ -129,8 +136,8 @@ class VocabGguf : public ::testing::Test {
   std::string skipped_;
 };
 
-#define LOAD_OR_SKIP(var, name)                                            \
-  const Vocabulary var = load(name);                                       \
+#define LOAD_OR_SKIP(var, name)      \
+  const Vocabulary var = load(name); \
   if (!skipped_.empty()) GTEST_SKIP() << "real data absent: " << skipped_;
 
 TEST_F(VocabGguf, Gpt2) {

@@ -136,7 +136,9 @@ TEST(Llama2cTokenizerHostile, HugeLength) {
   parse_error(t.bytes(), 1);
 }
 
-TEST(Llama2cTokenizerHostile, NegativeMaxTokenLength) { parse_error(TokenizerBin(-1).token("a").bytes(), 1); }
+TEST(Llama2cTokenizerHostile, NegativeMaxTokenLength) {
+  parse_error(TokenizerBin(-1).token("a").bytes(), 1);
+}
 
 TEST(Llama2cTokenizerHostile, CountBeyondTheFile) {
   // Checked against the bytes present before anything is allocated.
@@ -156,7 +158,9 @@ TEST(Llama2cTokenizerHostile, MissingFileIsIo) {
 
 // ---- real files ----
 
-std::string data_path(const char* rel) { return std::string(EMBSTAT_SHARED_DATA) + "/" + rel; }
+std::string data_path(const char* rel) {
+  return std::string(EMBSTAT_SHARED_DATA) + "/" + rel;
+}
 
 TEST(Llama2cTokenizerData, Llama2TokenizerBin) {
   const std::string path = data_path("tokenizers/llama2/tokenizer.bin");

@@ -15,7 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Vocabulary parse(const std::string& json) { return parse_tokenizer_json(json, "mem/tokenizer.json"); }
+Vocabulary parse(const std::string& json) {
+  return parse_tokenizer_json(json, "mem/tokenizer.json");
+}
 
 // Runs the parser on `json`, expecting an Error of `kind`; returns it for further checks.
 Error parse_error(const std::string& json, ErrorKind kind = ErrorKind::Format) {
@@ -45,7 +47,8 @@ TEST(TokenizerJson, ByteLevelBpeWithAddedTokens) {
       {"id": 3, "content": "<|end|>", "special": true},
       {"id": 5, "content": "<think>", "special": false},
       {"id": 6, "content": "\u0120x", "special": false}],
-    )" + kByteLevelPre + R"(, "decoder": null,
+    )" + kByteLevelPre +
+                       R"(, "decoder": null,
     "model": {"type": "BPE", "vocab": {"!": 0, "\u0120hi": 1, "\u010a": 2}, "merges": ["\u0120 h", "h i"]}})");
   ASSERT_EQ(v.size(), 7u);
   EXPECT_EQ(v.kind, "byte-bpe");
@@ -97,8 +100,8 @@ TEST(TokenizerJson, LlamaStyleSentencePieceBpe) {
 }
 
 TEST(TokenizerJson, MetaspacePreTokenizerWithoutByteFallback) {
-  const auto v = parse(bpe_doc(R"({"\u2581a": 0, "<0x0A>": 1})",
-                               R"("pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581"})"));
+  const auto v = parse(
+      bpe_doc(R"({"\u2581a": 0, "<0x0A>": 1})", R"("pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581"})"));
   EXPECT_EQ(v.kind, "sentencepiece");
   EXPECT_EQ(v.token(0).bytes, " a");
   EXPECT_EQ(v.token(1).type, TokenType::Normal);  // no byte fallback: literal text
@@ -222,21 +225,35 @@ TEST(TokenizerJsonHostile, EveryTruncationIsAnError) {
   }
 }
 
-TEST(TokenizerJsonHostile, InvalidUtf8) { parse_error(bpe_doc("{\"\xff\": 0}")); }
-TEST(TokenizerJsonHostile, TrailingGarbage) { parse_error(bpe_doc("{}") + " x"); }
+TEST(TokenizerJsonHostile, InvalidUtf8) {
+  parse_error(bpe_doc("{\"\xff\": 0}"));
+}
+TEST(TokenizerJsonHostile, TrailingGarbage) {
+  parse_error(bpe_doc("{}") + " x");
+}
 TEST(TokenizerJsonHostile, DeepNesting) {
   parse_error(std::string(100000, '[') + std::string(100000, ']'));
   parse_error(R"({"model": )" + std::string(5000, '[') + std::string(5000, ']') + "}");
 }
-TEST(TokenizerJsonHostile, TopLevelNotObject) { parse_error("[1, 2]"); }
-TEST(TokenizerJsonHostile, NoModel) { parse_error(R"({"added_tokens": []})"); }
-TEST(TokenizerJsonHostile, ModelNotObject) { parse_error(R"({"model": "BPE"})"); }
+TEST(TokenizerJsonHostile, TopLevelNotObject) {
+  parse_error("[1, 2]");
+}
+TEST(TokenizerJsonHostile, NoModel) {
+  parse_error(R"({"added_tokens": []})");
+}
+TEST(TokenizerJsonHostile, ModelNotObject) {
+  parse_error(R"({"model": "BPE"})");
+}
 TEST(TokenizerJsonHostile, UnknownModelType) {
   const Error e = parse_error(R"({"model": {"type": "Magic", "vocab": {}}})", ErrorKind::Unsupported);
   EXPECT_NE(e.message().find("Magic"), std::string::npos);
 }
-TEST(TokenizerJsonHostile, ModelTypeNotString) { parse_error(R"({"model": {"type": 3, "vocab": {}}})"); }
-TEST(TokenizerJsonHostile, NoVocab) { parse_error(R"({"model": {"type": "BPE", "merges": []}})"); }
+TEST(TokenizerJsonHostile, ModelTypeNotString) {
+  parse_error(R"({"model": {"type": 3, "vocab": {}}})");
+}
+TEST(TokenizerJsonHostile, NoVocab) {
+  parse_error(R"({"model": {"type": "BPE", "merges": []}})");
+}
 TEST(TokenizerJsonHostile, VocabWrongType) {
   parse_error(bpe_doc("[]"));
   parse_error(R"({"model": {"type": "Unigram", "vocab": {"a": 0}}})");
@@ -290,9 +307,7 @@ TEST(TokenizerJsonHostile, FileErrorsNameThePath) {
   const fs::path dir = fs::temp_directory_path() / ("embstat_tokjson_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "tokenizer.json").string();
-  {
-    std::ofstream(path) << "{\"model\": {";
-  }
+  { std::ofstream(path) << "{\"model\": {"; }
   try {
     load_tokenizer_json(path);
     ADD_FAILURE() << "no error";

@@ -70,39 +70,43 @@ TEST(EscapeDisplay, SpacesAndValidUtf8StayAsIs) {
 }
 
 TEST(EscapeDisplay, PartialAndInvalidBytesAreEscapedOneByOne) {
-  EXPECT_EQ(escape_display("\x8a"), "\\x8a");                          // lone continuation
-  EXPECT_EQ(escape_display("\xE6\x97"), "\\xe6\\x97");                 // truncated 3-byte
-  EXPECT_EQ(escape_display("\xF0\x9F\x98"), "\\xf0\\x9f\\x98");        // truncated 4-byte
-  EXPECT_EQ(escape_display("\xE6\x97" "a"), "\\xe6\\x97a");            // broken by ASCII
-  EXPECT_EQ(escape_display("\xC0\xAF"), "\\xc0\\xaf");                 // overlong '/'
-  EXPECT_EQ(escape_display("\xE0\x80\xAF"), "\\xe0\\x80\\xaf");        // overlong 3-byte
+  EXPECT_EQ(escape_display("\x8a"), "\\x8a");                    // lone continuation
+  EXPECT_EQ(escape_display("\xE6\x97"), "\\xe6\\x97");           // truncated 3-byte
+  EXPECT_EQ(escape_display("\xF0\x9F\x98"), "\\xf0\\x9f\\x98");  // truncated 4-byte
+  EXPECT_EQ(escape_display("\xE6\x97"
+                           "a"),
+            "\\xe6\\x97a");                                               // broken by ASCII
+  EXPECT_EQ(escape_display("\xC0\xAF"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(escape_display("\xE0\x80\xAF"), "\\xe0\\x80\\xaf");           // overlong 3-byte
   EXPECT_EQ(escape_display("\xF0\x80\x80\xAF"), "\\xf0\\x80\\x80\\xaf");  // overlong 4-byte
-  EXPECT_EQ(escape_display("\xED\xA0\x80"), "\\xed\\xa0\\x80");        // surrogate U+D800
-  EXPECT_EQ(escape_display("\xED\xBF\xBF"), "\\xed\\xbf\\xbf");        // surrogate U+DFFF
+  EXPECT_EQ(escape_display("\xED\xA0\x80"), "\\xed\\xa0\\x80");           // surrogate U+D800
+  EXPECT_EQ(escape_display("\xED\xBF\xBF"), "\\xed\\xbf\\xbf");           // surrogate U+DFFF
   EXPECT_EQ(escape_display("\xF4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // U+110000
   EXPECT_EQ(escape_display("\xF8\x88\x80\x80\x80"), "\\xf8\\x88\\x80\\x80\\x80");
   EXPECT_EQ(escape_display("\xFF\xFE"), "\\xff\\xfe");
 }
 
 TEST(EscapeDisplay, LineBreakingCodePointsAreEscaped) {
-  EXPECT_EQ(escape_display("\xC2\x85"), "\\u0085");      // NEL
+  EXPECT_EQ(escape_display("\xC2\x85"), "\\u0085");  // NEL
   EXPECT_EQ(escape_display("\xC2\x80\xC2\x9F"), "\\u0080\\u009f");
-  EXPECT_EQ(escape_display("\xE2\x80\xA8"), "\\u2028");  // LINE SEPARATOR
-  EXPECT_EQ(escape_display("\xE2\x80\xA9"), "\\u2029");  // PARAGRAPH SEPARATOR
+  EXPECT_EQ(escape_display("\xE2\x80\xA8"), "\\u2028");       // LINE SEPARATOR
+  EXPECT_EQ(escape_display("\xE2\x80\xA9"), "\\u2029");       // PARAGRAPH SEPARATOR
   EXPECT_EQ(escape_display("\xE2\x80\xA6"), "\xE2\x80\xA6");  // … stays
 }
 
 TEST(EscapeDisplay, InvisibleCodePointsAreEscaped) {
-  EXPECT_EQ(escape_display("\xC2\xA0"), "\\u00a0");                 // NBSP
-  EXPECT_EQ(escape_display("\xC2\xAD"), "\\u00ad");                 // soft hyphen
-  EXPECT_EQ(escape_display("\xE2\x80\x8A"), "\\u200a");             // hair space
-  EXPECT_EQ(escape_display("a\xE2\x80\x8B" "b"), "a\\u200bb");      // zero-width space
-  EXPECT_EQ(escape_display("\xE2\x80\xAE"), "\\u202e");             // right-to-left override
-  EXPECT_EQ(escape_display("\xE3\x80\x80"), "\\u3000");             // ideographic space
-  EXPECT_EQ(escape_display("\xEF\xBB\xBF"), "\\ufeff");             // BOM
-  EXPECT_EQ(escape_display("\xF3\xA0\x80\x81"), "\\ue0001");        // language tag
-  EXPECT_EQ(escape_display("\xC2\xA1"), "\xC2\xA1");                 // ¡ stays
-  EXPECT_EQ(escape_display("\xE3\x80\x81"), "\xE3\x80\x81");        // 、 stays
+  EXPECT_EQ(escape_display("\xC2\xA0"), "\\u00a0");      // NBSP
+  EXPECT_EQ(escape_display("\xC2\xAD"), "\\u00ad");      // soft hyphen
+  EXPECT_EQ(escape_display("\xE2\x80\x8A"), "\\u200a");  // hair space
+  EXPECT_EQ(escape_display("a\xE2\x80\x8B"
+                           "b"),
+            "a\\u200bb");                                     // zero-width space
+  EXPECT_EQ(escape_display("\xE2\x80\xAE"), "\\u202e");       // right-to-left override
+  EXPECT_EQ(escape_display("\xE3\x80\x80"), "\\u3000");       // ideographic space
+  EXPECT_EQ(escape_display("\xEF\xBB\xBF"), "\\ufeff");       // BOM
+  EXPECT_EQ(escape_display("\xF3\xA0\x80\x81"), "\\ue0001");  // language tag
+  EXPECT_EQ(escape_display("\xC2\xA1"), "\xC2\xA1");          // ¡ stays
+  EXPECT_EQ(escape_display("\xE3\x80\x81"), "\xE3\x80\x81");  // 、 stays
 }
 
 TEST(EscapeDisplay, EveryByteStringIsOneVisibleLine) {
@@ -133,23 +137,25 @@ TEST(ToValidUtf8, ValidTextIsUnchanged) {
 TEST(ToValidUtf8, OneReplacementPerMaximalSubpart) {
   // Expected values are what Python's bytes.decode("utf-8", "replace") gives.
   EXPECT_EQ(to_valid_utf8("\xE6\x97"), kRepl);
-  EXPECT_EQ(to_valid_utf8("\xE6\x97" "a"), kRepl + "a");
+  EXPECT_EQ(to_valid_utf8("\xE6\x97"
+                          "a"),
+            kRepl + "a");
   EXPECT_EQ(to_valid_utf8("\xF0\x9F\x98"), kRepl);
   EXPECT_EQ(to_valid_utf8("\x8a"), kRepl);
   EXPECT_EQ(to_valid_utf8("\x8a\x8b"), kRepl + kRepl);
-  EXPECT_EQ(to_valid_utf8("\xC0\xAF"), kRepl + kRepl);               // overlong
-  EXPECT_EQ(to_valid_utf8("\xE0\x80\xAF"), kRepl + kRepl + kRepl);   // overlong
-  EXPECT_EQ(to_valid_utf8("\xED\xA0\x80"), kRepl + kRepl + kRepl);   // surrogate
+  EXPECT_EQ(to_valid_utf8("\xC0\xAF"), kRepl + kRepl);              // overlong
+  EXPECT_EQ(to_valid_utf8("\xE0\x80\xAF"), kRepl + kRepl + kRepl);  // overlong
+  EXPECT_EQ(to_valid_utf8("\xED\xA0\x80"), kRepl + kRepl + kRepl);  // surrogate
   EXPECT_EQ(to_valid_utf8("\xF4\x90\x80\x80"), kRepl + kRepl + kRepl + kRepl);
   EXPECT_EQ(to_valid_utf8("\xE6\x97\xE6\x97\xA5"), kRepl + "\xE6\x97\xA5");
 }
 
 TEST(ByteLevel, KnownSymbols) {
-  EXPECT_EQ(decode_byte_level("\xC4\xA0"), " ");       // Ġ
-  EXPECT_EQ(decode_byte_level("\xC4\x8A"), "\n");      // Ċ
+  EXPECT_EQ(decode_byte_level("\xC4\xA0"), " ");                   // Ġ
+  EXPECT_EQ(decode_byte_level("\xC4\x8A"), "\n");                  // Ċ
   EXPECT_EQ(decode_byte_level("\xC4\x80"), std::string("\0", 1));  // Ā
-  EXPECT_EQ(decode_byte_level("\xC4\xA1"), "\x7f");    // ġ
-  EXPECT_EQ(decode_byte_level("\xC5\x83"), "\xad");    // Ń, the last of the 68 moved bytes
+  EXPECT_EQ(decode_byte_level("\xC4\xA1"), "\x7f");                // ġ
+  EXPECT_EQ(decode_byte_level("\xC5\x83"), "\xad");                // Ń, the last of the 68 moved bytes
   EXPECT_EQ(decode_byte_level("\xC4\xA0hello"), " hello");
   EXPECT_EQ(decode_byte_level("!"), "!");
   // "æĹ¥" is the byte-level spelling of 日 (E6 97 A5).
