@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "embstat/base/error.hpp"
@@ -50,6 +52,15 @@ void MappedFile::will_need(std::uint64_t offset, std::uint64_t length) const {
   const std::uint64_t start = offset / page * page;
   const std::uint64_t end = std::min(size_, offset + std::min(length, size_ - offset));
   ::madvise(const_cast<std::uint8_t*>(data_) + start, end - start, MADV_WILLNEED);
+}
+
+void MappedFile::release(const std::uint8_t* begin, const std::uint8_t* end) const {
+  if (data_ == nullptr) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto lo = std::max(reinterpret_cast<std::uintptr_t>(begin), reinterpret_cast<std::uintptr_t>(data_));
+  const auto hi = std::min(reinterpret_cast<std::uintptr_t>(end), reinterpret_cast<std::uintptr_t>(data_ + size_));
+  const std::uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;  // whole pages only
+  if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 }  // namespace embstat

@@ -638,6 +638,7 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
   m.row_bytes = *dtype_bytes(*t.dtype, static_cast<std::uint64_t>(m.n_cols));  // checked at parse
   m.data = file->data() + t.file_offset;
   m.owner = file;
+  m.mapping = file.get();
 
   if (!model.vocab.empty() && static_cast<std::int64_t>(model.vocab.size()) > m.n_rows)
     model.notes.push_back(

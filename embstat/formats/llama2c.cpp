@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -17,7 +18,7 @@ namespace embstat {
 
 namespace {
 
-constexpr std::uint64_t kLegacyHeaderBytes = 7 * 4;
+constexpr std::uint64_t kLegacyHeaderBytes = 7 * sizeof(std::int32_t);  // seven int32 fields
 constexpr std::uint64_t kVersionedHeaderBytes = 256;
 // No real checkpoint comes near these; they keep every product below 2^63 before checking.
 constexpr std::int64_t kMaxDim = 1 << 20;
@@ -240,6 +241,7 @@ Model open_llama2c(const std::string& path, const OpenOptions& options) {
     info.n_bytes = n_elems * 4;
     model.matrix.data = file->data() + offset;
     model.matrix.owner = file;
+    model.matrix.mapping = file.get();
     file->will_need(offset, info.n_bytes);
   }
   model.tensor = info;

@@ -224,6 +224,7 @@ Model open_npy(const std::string& path, const OpenOptions& options) {
   model.matrix.data = file->data() + h.data_offset;
   model.matrix.row_bytes = *dtype_bytes(h.dtype, static_cast<std::uint64_t>(h.shape[1]));
   model.matrix.owner = file;
+  model.matrix.mapping = file.get();
   file->will_need(h.data_offset, h.data_bytes);
 
   if (options.matrix == MatrixChoice::Output)

@@ -187,6 +187,7 @@ void set_matrix(Model& model, const OpenedFile& opened, const SafetensorsTensor&
   model.matrix.data = opened.file->data() + file_offset;
   model.matrix.row_bytes = *dtype_bytes(*t.dtype, static_cast<std::uint64_t>(n_cols));
   model.matrix.owner = opened.file;
+  model.matrix.mapping = opened.file.get();
   opened.file->will_need(file_offset, info.n_bytes);
 
   model.tied = pick.tied;

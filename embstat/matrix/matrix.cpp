@@ -1,11 +1,13 @@
 #include "embstat/matrix/matrix.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "embstat/base/checked.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/base/mapped_file.hpp"
 
 namespace embstat {
 
@@ -54,9 +56,17 @@ Matrix decode_to_f32(const MatrixView& view) {
   Matrix out(view.n_rows, view.n_cols);
   const auto& info = dtype_info(view.dtype);
   if (!info.decodable) throw_unsupported("", "cannot convert " + std::string(info.name) + " to f32");
+  const std::int64_t step =
+      view.mapping == nullptr || view.row_bytes == 0
+          ? std::max<std::int64_t>(view.n_rows, 1)
+          : static_cast<std::int64_t>(std::max<std::uint64_t>(1, kDecodeChunkBytes / view.row_bytes));
+  for (std::int64_t r0 = 0; r0 < view.n_rows; r0 += step) {
+    const std::int64_t r1 = std::min(view.n_rows, r0 + step);
     // Rows are independent; dynamic schedule because page faults make row costs uneven.
 #pragma omp parallel for schedule(dynamic, 256)
-  for (std::int64_t i = 0; i < view.n_rows; ++i) info.decode(view.row(i), out.row(i), view.n_cols);
+    for (std::int64_t i = r0; i < r1; ++i) info.decode(view.row(i), out.row(i), view.n_cols);
+    if (view.mapping != nullptr) view.mapping->release(view.row(r0), view.row(r1));
+  }
   return out;
 }
 

@@ -14,13 +14,17 @@
 
 namespace embstat {
 
+class MappedFile;
+
 struct MatrixView {
   DType dtype = DType::F32;
   std::int64_t n_rows = 0;
-  std::int64_t n_cols = 0;             // elements per row (the vector dimension)
-  const std::uint8_t* data = nullptr;  // first byte of row 0
-  std::uint64_t row_bytes = 0;         // stride between rows, in bytes
-  std::shared_ptr<const void> owner;   // keeps `data` alive (a MappedFile, a buffer)
+  std::int64_t n_cols = 0;              // elements per row (the vector dimension)
+  const std::uint8_t* data = nullptr;   // first byte of row 0
+  std::uint64_t row_bytes = 0;          // stride between rows, in bytes
+  std::shared_ptr<const void> owner;    // keeps `data` alive (a MappedFile, a buffer)
+  const MappedFile* mapping = nullptr;  // set when `data` lies in this file mapping (kept alive by
+                                        // owner): decode_to_f32 then releases the pages it has read
 
   const std::uint8_t* row(std::int64_t i) const { return data + static_cast<std::uint64_t>(i) * row_bytes; }
   std::uint64_t byte_size() const { return static_cast<std::uint64_t>(n_rows) * row_bytes; }
@@ -63,7 +67,10 @@ class Matrix {
   std::unique_ptr<float[], Free> data_;
 };
 
-// Decodes every row of `view` to f32, rows in parallel (OpenMP).
+// Decodes every row of `view` to f32, rows in parallel (OpenMP). A file-backed view (mapping
+// set) is decoded in chunks of about kDecodeChunkBytes of source, each chunk's pages released
+// after it: peak memory is the f32 matrix plus one chunk, not plus the whole encoded tensor.
+inline constexpr std::uint64_t kDecodeChunkBytes = std::uint64_t{64} << 20;
 Matrix decode_to_f32(const MatrixView& view);
 
 // Decodes the selected rows (in the given order) to f32.
