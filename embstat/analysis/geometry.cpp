@@ -361,6 +361,59 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, co
 
 // ---- Transformed sets ---------------------------------------------------------------------
 
+// One version: the components removed (n_v may be 0) and an optional offset, applied after the
+// versions before it (stages of the same buffer: centring, then projection, then offset).
+struct VersionStage {
+  std::int64_t n_v = 0;                 // > 0: project out the rows of v (shared by every stage)
+  const std::vector<double>* offset{};  // subtract after projecting
+  const char* what = "";
+};
+
+// Applies one stage in place to m rows of x (centred already for stage 0).
+void apply_stage(const VersionStage& s, const std::vector<float>& v, std::int64_t m, std::int64_t d, float* x,
+                 std::vector<float>& coef) {
+  if (s.n_v > 0) {
+    coef.resize(static_cast<std::size_t>(m * s.n_v));
+    blas::gemm_abt(m, s.n_v, d, x, d, v.data(), d, coef.data(), s.n_v);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(m, "chunk rows"),
+                blas::blas_int(d, "dimension"), blas::blas_int(s.n_v, "components"), -1.0f, coef.data(),
+                blas::blas_int(s.n_v, "components"), v.data(), blas::blas_int(d, "dimension"), 1.0f, x,
+                blas::blas_int(d, "dimension"));
+  }
+  if (s.offset) {
+    const std::vector<double>& o = *s.offset;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < m; ++i) {
+      float* r = x + i * d;
+      for (std::int64_t k = 0; k < d; ++k) r[k] = static_cast<float>(r[k] - o[static_cast<std::size_t>(k)]);
+    }
+  }
+}
+
+// Centres rows [c0, c0 + m) of the set into x (m x d).
+void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t c0, std::int64_t m, float* x) {
+  const std::int64_t d = rows.dim();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < m; ++i) {
+    const float* u = rows.unit.row(c0 + i);
+    const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
+    float* o = x + i * d;
+    for (std::int64_t k = 0; k < d; ++k) o[k] = r * u[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
+  }
+}
+
+// Row norms of x (m x d) in double.
+void row_norms(std::int64_t m, std::int64_t d, const float* x, std::vector<double>& out) {
+  out.resize(static_cast<std::size_t>(m));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < m; ++i) {
+    const float* r = x + i * d;
+    double s = 0;
+    for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(r[k]) * r[k];
+    out[static_cast<std::size_t>(i)] = std::sqrt(s);
+  }
+}
+
 // x'_i = (x_i - mu) - V^T (V (x_i - mu)) - offset for every row, where V (n_v x d, row-major)
 // holds the components to remove (n_v may be 0: plain centring) and offset is 0 or a constant
 // vector. Rows come out raw (not normalised); transformed_set does that.
@@ -372,36 +425,10 @@ void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const s
     out = Matrix();
     out = Matrix(n, d);
   }
-  // Centre, project out, then subtract the offset.
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float* u = rows.unit.row(i);
-    const float r = rows.norms[static_cast<std::size_t>(i)];
-    float* x = out.row(i);
-    for (std::int64_t k = 0; k < d; ++k) x[k] = r * u[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
-  }
-  if (n_v > 0) {
-    const std::int64_t step = chunk_rows(d);
-    std::vector<float> coef(static_cast<std::size_t>(std::min(step, n) * n_v));
-    blas::BlasThreads all(omp_get_max_threads());
-    for (std::int64_t c0 = 0; c0 < n; c0 += step) {
-      const std::int64_t m = std::min(step, n - c0);
-      // coef (m x n_v) = X~ V^T; X~ <- X~ - coef V
-      blas::gemm_abt(m, n_v, d, out.row(c0), d, v.data(), d, coef.data(), n_v);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(m, "chunk rows"),
-                  blas::blas_int(d, "dimension"), blas::blas_int(n_v, "components"), -1.0f, coef.data(),
-                  blas::blas_int(n_v, "components"), v.data(), blas::blas_int(d, "dimension"), 1.0f, out.row(c0),
-                  blas::blas_int(d, "dimension"));
-    }
-  }
-  if (offset) {
-    const std::vector<double>& o = *offset;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-      float* x = out.row(i);
-      for (std::int64_t k = 0; k < d; ++k) x[k] = static_cast<float>(x[k] - o[static_cast<std::size_t>(k)]);
-    }
-  }
+  centre_rows(rows, mu, 0, n, out.row(0));
+  blas::BlasThreads all(omp_get_max_threads());
+  std::vector<float> coef;
+  apply_stage({n_v, offset, ""}, v, n, d, out.row(0), coef);
 }
 
 // A RowSet of transformed rows (row i of `raw` belongs to model row rows.ids[i]), normalised in
@@ -471,6 +498,141 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
     if (exact_out) *exact_out = std::move(r);
   }
   return f;
+}
+
+// ---- Sampled fractions of the transformed versions, streamed ------------------------------
+//
+// Without --exact the centred and all-but-the-top versions are only sampled (targets x all
+// rows), so they are never materialised: each chunk of rows is transformed in a 32 MB buffer
+// with the arithmetic of transformed_rows (centre; project out V; subtract the offset, in place
+// and in that order, so the three versions are three stages of one buffer), then dotted with the
+// targets' transformed unit rows (one sgemm) and reduced. Memory O(chunk x d), not O(n x d);
+// one pass over the rows for all three versions.
+
+struct StreamedCounts {
+  std::vector<std::int64_t> non_negative, negative;  // per target
+  std::vector<double> unit_sum;                      // sum of the transformed unit rows (in double)
+  std::int64_t rows = 0;                             // rows of non-zero transformed norm
+};
+
+bool usable_norm(double nr) {
+  return nr > 0 && std::isfinite(nr);
+}
+
+std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vector<double>& mu,
+                                             const std::vector<float>& v, const std::vector<VersionStage>& stages,
+                                             const std::vector<std::int64_t>& targets, std::int64_t step,
+                                             std::vector<std::string>& notes, const ProgressFn& progress, double p0,
+                                             double p1) {
+  const std::int64_t n = rows.size(), d = rows.dim();
+  const std::size_t n_stages = stages.size();
+  const auto n_t = static_cast<std::int64_t>(targets.size());
+  blas::BlasThreads all(omp_get_max_threads());
+  std::vector<float> coef;
+
+  // The targets' transformed unit rows per stage (zero-norm ones are skipped in that version).
+  std::vector<std::int64_t> target_pos(static_cast<std::size_t>(n_t));
+  for (std::int64_t t = 0; t < n_t; ++t) target_pos[static_cast<std::size_t>(t)] = *rows.index_of(targets[t]);
+  std::vector<std::vector<float>> target_unit(n_stages);     // present targets x d
+  std::vector<std::vector<std::int64_t>> present(n_stages);  // their positions in `targets`
+  {
+    std::vector<float> tx(static_cast<std::size_t>(n_t * d));
+    for (std::int64_t t = 0; t < n_t; ++t)
+      centre_rows(rows, mu, target_pos[static_cast<std::size_t>(t)], 1, tx.data() + t * d);
+    std::vector<double> nr;
+    for (std::size_t s = 0; s < n_stages; ++s) {
+      apply_stage(stages[s], v, n_t, d, tx.data(), coef);
+      row_norms(n_t, d, tx.data(), nr);
+      for (std::int64_t t = 0; t < n_t; ++t) {
+        if (!usable_norm(nr[static_cast<std::size_t>(t)])) continue;
+        const double inv = 1.0 / nr[static_cast<std::size_t>(t)];
+        for (std::int64_t k = 0; k < d; ++k) target_unit[s].push_back(static_cast<float>(tx[t * d + k] * inv));
+        present[s].push_back(t);
+      }
+    }
+  }
+
+  std::vector<StreamedCounts> counts(n_stages);
+  for (std::size_t s = 0; s < n_stages; ++s) {
+    counts[s].non_negative.assign(present[s].size(), 0);
+    counts[s].negative.assign(present[s].size(), 0);
+    counts[s].unit_sum.assign(static_cast<std::size_t>(d), 0.0);
+  }
+  std::vector<float> x(static_cast<std::size_t>(std::min(step, n) * d));
+  std::vector<float> g;
+  std::vector<double> nr;
+  for (std::int64_t c0 = 0; c0 < n; c0 += step) {
+    const std::int64_t m = std::min(step, n - c0);
+    centre_rows(rows, mu, c0, m, x.data());
+    for (std::size_t s = 0; s < n_stages; ++s) {
+      apply_stage(stages[s], v, m, d, x.data(), coef);
+      row_norms(m, d, x.data(), nr);
+      StreamedCounts& c = counts[s];
+      for (std::int64_t i = 0; i < m; ++i) c.rows += usable_norm(nr[static_cast<std::size_t>(i)]) ? 1 : 0;
+      // Sum of the unit rows: each thread owns a range of coordinates and walks the rows in order
+      // (the same sum for any thread count).
+      double* sum = c.unit_sum.data();
+#pragma omp parallel
+      {
+        const std::int64_t th = omp_get_thread_num(), nth = omp_get_num_threads();
+        const std::int64_t k0 = d * th / nth, k1 = d * (th + 1) / nth;
+        for (std::int64_t i = 0; i < m; ++i) {
+          const double r = nr[static_cast<std::size_t>(i)];
+          if (!usable_norm(r)) continue;
+          const double inv = 1.0 / r;
+          const float* row = x.data() + i * d;
+          for (std::int64_t k = k0; k < k1; ++k) sum[k] += row[k] * inv;
+        }
+      }
+      // Signs against every present target: cos >= 0 exactly when the dot of the raw row with the
+      // target's unit row is >= 0.
+      const auto n_p = static_cast<std::int64_t>(present[s].size());
+      if (n_p == 0) continue;
+      g.resize(static_cast<std::size_t>(m * n_p));
+      blas::gemm_abt(m, n_p, d, x.data(), d, target_unit[s].data(), d, g.data(), n_p);
+      for (std::int64_t i = 0; i < m; ++i) {
+        if (!usable_norm(nr[static_cast<std::size_t>(i)])) continue;
+        const float* gi = g.data() + i * n_p;
+        for (std::int64_t p = 0; p < n_p; ++p) {
+          const std::int64_t t = present[s][static_cast<std::size_t>(p)];
+          if (target_pos[static_cast<std::size_t>(t)] == c0 + i) continue;  // the target itself
+          (gi[p] >= 0 ? c.non_negative : c.negative)[static_cast<std::size_t>(p)] += 1;
+        }
+      }
+    }
+    if (progress) progress(p0 + (p1 - p0) * static_cast<double>(c0 + m) / static_cast<double>(n));
+  }
+
+  std::vector<PairFraction> out(n_stages);
+  for (std::size_t s = 0; s < n_stages; ++s) {
+    const StreamedCounts& c = counts[s];
+    PairFraction& f = out[s];
+    f.rows = c.rows;
+    if (c.rows >= 2)
+      // The unit rows are exact in double here: sum |u_i|^2 = rows.
+      f.mean_cosine = (dot(c.unit_sum, c.unit_sum) - static_cast<double>(c.rows)) /
+                      (static_cast<double>(c.rows) * static_cast<double>(c.rows - 1));
+    const auto n_p = static_cast<std::int64_t>(present[s].size());
+    if (n_p < n_t)
+      notes.push_back(std::to_string(n_t - n_p) + " target(s) have zero norm " + stages[s].what +
+                      " and were skipped there");
+    if (c.rows < 2 || n_p == 0) continue;
+    std::vector<double> frac(static_cast<std::size_t>(n_p));
+    double mean = 0;
+    for (std::int64_t p = 0; p < n_p; ++p) {
+      const auto all_j = c.non_negative[static_cast<std::size_t>(p)] + c.negative[static_cast<std::size_t>(p)];
+      frac[static_cast<std::size_t>(p)] =
+          all_j ? static_cast<double>(c.non_negative[static_cast<std::size_t>(p)]) / static_cast<double>(all_j) : 0.0;
+      mean += frac[static_cast<std::size_t>(p)];
+    }
+    mean /= static_cast<double>(n_p);
+    double var = 0;
+    for (const double q : frac) var += (q - mean) * (q - mean);
+    f.targets = n_p;
+    f.sampled = mean;
+    f.sampled_std = std::sqrt(var / static_cast<double>(n_p));
+  }
+  return out;
 }
 
 // ---- Odd rows -----------------------------------------------------------------------------
@@ -841,27 +1003,40 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
                                rep.notes, progress, q0, q0 + step);
   lap("fraction: as stored");
   report_progress(q0 + step);
-  // The three transformed versions share one working matrix: built, normalised, sampled, and
-  // handed back for the next one.
-  Matrix work;
-  auto version = [&](const std::vector<float>& v, std::int64_t n_v, const std::vector<double>* offset, const char* what,
-                     double p0, double p1) {
-    transformed_rows(rows, mu, v, n_v, offset, work);
-    RowSet set = transformed_set(rows, std::move(work));
-    PairFraction f = pair_fraction(set, rep.targets, options.exact, nullptr, what, rep.notes, progress, p0, p1);
-    work = std::move(set.unit);
-    return f;
-  };
-  rep.centered = version({}, 0, nullptr, "after centring", q0 + step, q0 + 2 * step);
-  lap("fraction: centred");
-  report_progress(q0 + 2 * step);
-  rep.all_but_top = version(top_vectors, n_remove, nullptr, "after all-but-the-top", q0 + 2 * step, q0 + 3 * step);
-  lap("fraction: all-but-the-top");
-  report_progress(q0 + 3 * step);
-  rep.all_but_top_raw = version(top_vectors, n_remove, &raw_offset, "after all-but-the-top (raw projection)",
-                                q0 + 3 * step, q0 + 4 * step);
-  work = Matrix();
-  lap("fraction: all-but-the-top, raw projection");
+  if (!options.exact) {
+    // Streamed: one pass, no n x d working matrix (the three versions are stages of one chunk).
+    const std::vector<VersionStage> stages = {{0, nullptr, "after centring"},
+                                              {n_remove, nullptr, "after all-but-the-top"},
+                                              {0, &raw_offset, "after all-but-the-top (raw projection)"}};
+    std::vector<PairFraction> f = streamed_fractions(rows, mu, top_vectors, stages, rep.targets,
+                                                     options.chunk_rows > 0 ? options.chunk_rows : chunk_rows(d),
+                                                     rep.notes, progress, q0 + step, 0.95);
+    rep.centered = f[0];
+    rep.all_but_top = f[1];
+    rep.all_but_top_raw = f[2];
+    lap("fractions: centred, all-but-the-top (streamed)");
+  } else {
+    // With --exact each version is a full all-pairs pass over its own normalised rows. The three
+    // share one working matrix: built, normalised, counted, and handed back for the next one.
+    Matrix work;
+    auto version = [&](const std::vector<float>& v, std::int64_t n_v, const std::vector<double>* offset,
+                       const char* what, double p0, double p1) {
+      transformed_rows(rows, mu, v, n_v, offset, work);
+      RowSet set = transformed_set(rows, std::move(work));
+      PairFraction f = pair_fraction(set, rep.targets, true, nullptr, what, rep.notes, progress, p0, p1);
+      work = std::move(set.unit);
+      return f;
+    };
+    rep.centered = version({}, 0, nullptr, "after centring", q0 + step, q0 + 2 * step);
+    lap("fraction: centred");
+    report_progress(q0 + 2 * step);
+    rep.all_but_top = version(top_vectors, n_remove, nullptr, "after all-but-the-top", q0 + 2 * step, q0 + 3 * step);
+    lap("fraction: all-but-the-top");
+    report_progress(q0 + 3 * step);
+    rep.all_but_top_raw = version(top_vectors, n_remove, &raw_offset, "after all-but-the-top (raw projection)",
+                                  q0 + 3 * step, q0 + 4 * step);
+    lap("fraction: all-but-the-top, raw projection");
+  }
   report_progress(0.95);
 
   // ---- 5. Token classes ----

@@ -60,6 +60,7 @@ struct GeometryOptions {
   int duplicate_groups = 10;          // largest duplicate groups listed
   int class_examples = 5;             // decoded examples listed per class
   bool isotropy_iw = true;            // compute I(W) (an extra n x d x d sgemm pass)
+  std::int64_t chunk_rows = 0;        // rows per chunk of the streamed fractions; 0 = ~32 MB (tests force small)
   ProgressFn progress;
 };
 

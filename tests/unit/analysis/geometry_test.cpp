@@ -607,6 +607,35 @@ TEST(Geometry, SameResultForAnyThreadCount) {
   EXPECT_EQ(geometry_json(a, Vocabulary{}).dump(), geometry_json(b, Vocabulary{}).dump());
 }
 
+// Without --exact the transformed versions are streamed in chunks of rows (never materialised);
+// with it they are built whole and sampled by `sample`'s engine. Both must count the same signs:
+// here 1,000 rows in chunks of 96 (the last one short), targets at chunk edges.
+TEST(Geometry, StreamedFractionsMatchMaterialisedVersions) {
+  Rows x = gaussian(1000, 24, 23, std::vector<double>(24, 0.4));
+  for (auto& row : x) row[3] = static_cast<float>(row[3] * 4);
+  x[500] = mean_row(x);  // zero after centring: dropped from those versions
+  GeometryOptions o = fast_options();
+  o.targets = {0, 95, 96, 191, 999, 17, 500};
+  o.remove = 2;
+  o.chunk_rows = 96;
+  const GeometryReport streamed = analyze_geometry(row_set(x), Vocabulary{}, o);
+  o.exact = true;
+  const GeometryReport whole = analyze_geometry(row_set(x), Vocabulary{}, o);
+  for (const auto& [a, b] :
+       {std::pair{&streamed.centered, &whole.centered}, std::pair{&streamed.all_but_top, &whole.all_but_top},
+        std::pair{&streamed.all_but_top_raw, &whole.all_but_top_raw}}) {
+    EXPECT_EQ(a->rows, b->rows);
+    EXPECT_EQ(a->targets, b->targets);
+    EXPECT_EQ(a->sampled, b->sampled);
+    EXPECT_EQ(a->sampled_std, b->sampled_std);
+    EXPECT_NEAR(a->mean_cosine, b->mean_cosine, 1e-9);
+    EXPECT_FALSE(a->exact.has_value());
+  }
+  EXPECT_EQ(streamed.notes, whole.notes);
+  EXPECT_GT(streamed.original.sampled, 0.7);
+  EXPECT_LT(streamed.centered.sampled, 0.6);
+}
+
 TEST(Geometry, ExplicitTargetsAndBadOptions) {
   const Rows x = gaussian(100, 8, 22);
   const RowSet rows = row_set(x);
