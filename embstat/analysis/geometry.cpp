@@ -42,6 +42,11 @@ std::int64_t chunk_rows(std::int64_t d) {
   return std::clamp(kChunkFloats / std::max<std::int64_t>(d, 1), kMinChunkRows, kMaxChunkRows);
 }
 
+// Rows per task of the streamed fractions: about 4 MB of rows (L2/L3-sized), at least 64.
+std::int64_t stream_rows(std::int64_t d) {
+  return std::clamp((std::int64_t{1} << 20) / std::max<std::int64_t>(d, 1), std::int64_t{64}, std::int64_t{4096});
+}
+
 // Uniform in [0, range) from the engine's raw output by rejection (portable across libraries).
 std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t range) {
   const std::uint64_t threshold = (0 - range) % range;
@@ -527,7 +532,6 @@ std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vect
   const std::int64_t n = rows.size(), d = rows.dim();
   const std::size_t n_stages = stages.size();
   const auto n_t = static_cast<std::int64_t>(targets.size());
-  blas::BlasThreads all(omp_get_max_threads());
   std::vector<float> coef;
 
   // The targets' transformed unit rows per stage (zero-norm ones are skipped in that version).
@@ -540,6 +544,7 @@ std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vect
     for (std::int64_t t = 0; t < n_t; ++t)
       centre_rows(rows, mu, target_pos[static_cast<std::size_t>(t)], 1, tx.data() + t * d);
     std::vector<double> nr;
+    blas::BlasThreads all(omp_get_max_threads());
     for (std::size_t s = 0; s < n_stages; ++s) {
       apply_stage(stages[s], v, n_t, d, tx.data(), coef);
       row_norms(n_t, d, tx.data(), nr);
@@ -552,55 +557,96 @@ std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vect
     }
   }
 
-  std::vector<StreamedCounts> counts(n_stages);
-  for (std::size_t s = 0; s < n_stages; ++s) {
-    counts[s].non_negative.assign(present[s].size(), 0);
-    counts[s].negative.assign(present[s].size(), 0);
-    counts[s].unit_sum.assign(static_cast<std::size_t>(d), 0.0);
+  // Rows go in sub-chunks of `step` rows, one OpenMP task each with single-threaded BLAS: with
+  // threaded BLAS between OpenMP regions per chunk, the two thread pools' spinning costs more
+  // than the work. Sub-chunks are grouped (kStreamGroup per group, in order); each writes its
+  // column sums to its own slot and the slots are added in order after the group, so the sums
+  // do not depend on the thread count. Counts are integers.
+  const int n_threads = std::max(1, omp_get_max_threads());
+  const std::size_t n_p_max = target_unit.empty() ? 0 : static_cast<std::size_t>(n_t);
+  struct Scratch {
+    std::vector<float> x, coef, g;
+    std::vector<double> nr;
+    std::vector<std::int64_t> non_negative, negative, rows;  // [stage][target], [stage]
+  };
+  std::vector<Scratch> scratch(static_cast<std::size_t>(n_threads));
+  for (Scratch& sc : scratch) {
+    sc.x.resize(static_cast<std::size_t>(std::min(step, n) * d));
+    sc.coef.reserve(static_cast<std::size_t>(std::min(step, n) *
+                                             std::max<std::int64_t>(1, static_cast<std::int64_t>(v.size()) / d)));
+    sc.g.resize(static_cast<std::size_t>(std::min(step, n)) * n_p_max);
+    sc.nr.resize(static_cast<std::size_t>(std::min(step, n)));
+    sc.non_negative.assign(n_stages * static_cast<std::size_t>(n_t), 0);
+    sc.negative.assign(n_stages * static_cast<std::size_t>(n_t), 0);
+    sc.rows.assign(n_stages, 0);
   }
-  std::vector<float> x(static_cast<std::size_t>(std::min(step, n) * d));
-  std::vector<float> g;
-  std::vector<double> nr;
-  for (std::int64_t c0 = 0; c0 < n; c0 += step) {
-    const std::int64_t m = std::min(step, n - c0);
-    centre_rows(rows, mu, c0, m, x.data());
-    for (std::size_t s = 0; s < n_stages; ++s) {
-      apply_stage(stages[s], v, m, d, x.data(), coef);
-      row_norms(m, d, x.data(), nr);
-      StreamedCounts& c = counts[s];
-      for (std::int64_t i = 0; i < m; ++i) c.rows += usable_norm(nr[static_cast<std::size_t>(i)]) ? 1 : 0;
-      // Sum of the unit rows: each thread owns a range of coordinates and walks the rows in order
-      // (the same sum for any thread count).
-      double* sum = c.unit_sum.data();
-#pragma omp parallel
-      {
-        const std::int64_t th = omp_get_thread_num(), nth = omp_get_num_threads();
-        const std::int64_t k0 = d * th / nth, k1 = d * (th + 1) / nth;
+  constexpr std::int64_t kStreamGroup = 32;
+  const auto slot_size = n_stages * static_cast<std::size_t>(d);
+  std::vector<double> slots(static_cast<std::size_t>(kStreamGroup) * slot_size);
+  std::vector<std::vector<double>> unit_sum(n_stages, std::vector<double>(static_cast<std::size_t>(d), 0.0));
+  blas::BlasThreads one(1);
+  for (std::int64_t g0 = 0; g0 < n; g0 += step * kStreamGroup) {
+    const std::int64_t n_sub = std::min(kStreamGroup, (n - g0 + step - 1) / step);
+    std::fill(slots.begin(), slots.end(), 0.0);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for (std::int64_t q = 0; q < n_sub; ++q) {
+      Scratch& sc = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+      const std::int64_t c0 = g0 + q * step, m = std::min(step, n - c0);
+      float* x = sc.x.data();
+      centre_rows(rows, mu, c0, m, x);
+      for (std::size_t s = 0; s < n_stages; ++s) {
+        apply_stage(stages[s], v, m, d, x, sc.coef);
+        row_norms(m, d, x, sc.nr);
+        double* sum = slots.data() + static_cast<std::size_t>(q) * slot_size + s * static_cast<std::size_t>(d);
         for (std::int64_t i = 0; i < m; ++i) {
-          const double r = nr[static_cast<std::size_t>(i)];
+          const double r = sc.nr[static_cast<std::size_t>(i)];
           if (!usable_norm(r)) continue;
+          ++sc.rows[s];
           const double inv = 1.0 / r;
-          const float* row = x.data() + i * d;
-          for (std::int64_t k = k0; k < k1; ++k) sum[k] += row[k] * inv;
+          const float* row = x + i * d;
+          for (std::int64_t k = 0; k < d; ++k) sum[k] += row[k] * inv;
         }
-      }
-      // Signs against every present target: cos >= 0 exactly when the dot of the raw row with the
-      // target's unit row is >= 0.
-      const auto n_p = static_cast<std::int64_t>(present[s].size());
-      if (n_p == 0) continue;
-      g.resize(static_cast<std::size_t>(m * n_p));
-      blas::gemm_abt(m, n_p, d, x.data(), d, target_unit[s].data(), d, g.data(), n_p);
-      for (std::int64_t i = 0; i < m; ++i) {
-        if (!usable_norm(nr[static_cast<std::size_t>(i)])) continue;
-        const float* gi = g.data() + i * n_p;
-        for (std::int64_t p = 0; p < n_p; ++p) {
-          const std::int64_t t = present[s][static_cast<std::size_t>(p)];
-          if (target_pos[static_cast<std::size_t>(t)] == c0 + i) continue;  // the target itself
-          (gi[p] >= 0 ? c.non_negative : c.negative)[static_cast<std::size_t>(p)] += 1;
+        // Signs against every present target: cos >= 0 exactly when the dot of the raw row with
+        // the target's unit row is >= 0.
+        const auto n_p = static_cast<std::int64_t>(present[s].size());
+        if (n_p == 0) continue;
+        blas::gemm_abt(m, n_p, d, x, d, target_unit[s].data(), d, sc.g.data(), n_p);
+        std::int64_t* nn = sc.non_negative.data() + s * static_cast<std::size_t>(n_t);
+        std::int64_t* ng = sc.negative.data() + s * static_cast<std::size_t>(n_t);
+        for (std::int64_t i = 0; i < m; ++i) {
+          if (!usable_norm(sc.nr[static_cast<std::size_t>(i)])) continue;
+          const float* gi = sc.g.data() + i * n_p;
+          for (std::int64_t p = 0; p < n_p; ++p) {
+            const std::int64_t t = present[s][static_cast<std::size_t>(p)];
+            if (target_pos[static_cast<std::size_t>(t)] == c0 + i) continue;  // the target itself
+            ++(gi[p] >= 0 ? nn : ng)[p];
+          }
         }
       }
     }
-    if (progress) progress(p0 + (p1 - p0) * static_cast<double>(c0 + m) / static_cast<double>(n));
+    for (std::int64_t q = 0; q < n_sub; ++q)
+      for (std::size_t s = 0; s < n_stages; ++s) {
+        const double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size + s * static_cast<std::size_t>(d);
+        for (std::int64_t k = 0; k < d; ++k) unit_sum[s][static_cast<std::size_t>(k)] += slot[k];
+      }
+    if (progress) {
+      const std::int64_t done = std::min(n, g0 + step * kStreamGroup);
+      progress(p0 + (p1 - p0) * static_cast<double>(done) / static_cast<double>(n));
+    }
+  }
+  std::vector<StreamedCounts> counts(n_stages);
+  for (std::size_t s = 0; s < n_stages; ++s) {
+    StreamedCounts& c = counts[s];
+    c.unit_sum = std::move(unit_sum[s]);
+    c.non_negative.assign(present[s].size(), 0);
+    c.negative.assign(present[s].size(), 0);
+    for (const Scratch& sc : scratch) {
+      c.rows += sc.rows[s];
+      for (std::size_t p = 0; p < present[s].size(); ++p) {
+        c.non_negative[p] += sc.non_negative[s * static_cast<std::size_t>(n_t) + p];
+        c.negative[p] += sc.negative[s * static_cast<std::size_t>(n_t) + p];
+      }
+    }
   }
 
   std::vector<PairFraction> out(n_stages);
@@ -1009,7 +1055,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
                                               {n_remove, nullptr, "after all-but-the-top"},
                                               {0, &raw_offset, "after all-but-the-top (raw projection)"}};
     std::vector<PairFraction> f = streamed_fractions(rows, mu, top_vectors, stages, rep.targets,
-                                                     options.chunk_rows > 0 ? options.chunk_rows : chunk_rows(d),
+                                                     options.chunk_rows > 0 ? options.chunk_rows : stream_rows(d),
                                                      rep.notes, progress, q0 + step, 0.95);
     rep.centered = f[0];
     rep.all_but_top = f[1];

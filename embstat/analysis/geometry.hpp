@@ -21,8 +21,9 @@
 //
 // Cost: O(n d) passes, plus the covariance and I(W) which are O(n d^2) BLAS-3 (one ssyrk pass
 // and one sgemm pass over the rows), plus two d x d eigen-decompositions O(d^3). Memory: the
-// RowSet, plus one working n x d f32 matrix while the transformed sets (centred, all-but-the-
-// top) are sampled, plus a few d x d double matrices. Not thread-safe per call (uses OpenBLAS's
+// RowSet, plus a few d x d double matrices, plus a 4 MB chunk of transformed rows per thread (the
+// sampled centred / all-but-the-top versions are streamed; with options.exact each is built
+// whole for all_pairs, one n x d working matrix). Not thread-safe per call (uses OpenBLAS's
 // global thread count); results do not depend on the thread count.
 #pragma once
 
@@ -60,7 +61,7 @@ struct GeometryOptions {
   int duplicate_groups = 10;          // largest duplicate groups listed
   int class_examples = 5;             // decoded examples listed per class
   bool isotropy_iw = true;            // compute I(W) (an extra n x d x d sgemm pass)
-  std::int64_t chunk_rows = 0;        // rows per chunk of the streamed fractions; 0 = ~32 MB (tests force small)
+  std::int64_t chunk_rows = 0;        // rows per task of the streamed fractions; 0 = ~4 MB of rows (tests force small)
   ProgressFn progress;
 };
 
