@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace embstat::cli {
@@ -13,7 +14,7 @@ bool g_enabled = ::isatty(STDERR_FILENO) != 0;
 
 std::string format_seconds(double s) {
   if (s < 0 || s > 1e7) return "--";
-  const auto t = static_cast<long>(s + 0.5);
+  const long t = std::lround(s);
   if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, t / 60 % 60);
   if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
   return fmt::format("{}s", t);

@@ -158,7 +158,7 @@ std::string find_chromium() {
       std::size_t end = path.find(':', start);
       if (end == std::string::npos) end = path.size();
       const std::string dir = path.substr(start, end - start);
-      const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+      std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
       if (access(candidate.c_str(), X_OK) == 0) return candidate;
       start = end + 1;
     }

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -214,7 +215,7 @@ json exact_json(const AllPairsResult& r, const Model* model) {
   };
   json q = json::object();
   for (std::size_t i = 0; i < kQuantileLevels.size(); ++i)
-    q[fmt::format("p{}", static_cast<int>(kQuantileLevels[i] * 100 + 0.5))] = r.quantiles[i];
+    q[fmt::format("p{}", std::lround(kQuantileLevels[i] * 100))] = r.quantiles[i];
   return {{"pairs", r.pairs},
           {"non_negative", r.non_negative},
           {"negative", r.negative},
@@ -532,7 +533,7 @@ void run_report(const ReportArgs& args) {
   }
   write_html_report(args.output, data, title);
   const auto size = std::filesystem::file_size(args.output);
-  std::cout << fmt::format("wrote {} ({:.1f} MB, {} model{}, {:.1f} s)\n", args.output, size / 1e6,
+  std::cout << fmt::format("wrote {} ({:.1f} MB, {} model{}, {:.1f} s)\n", args.output, static_cast<double>(size) / 1e6,
                            data["models"].size(), data["models"].size() == 1 ? "" : "s", seconds_since(t0));
   if (!args.png_dir.empty()) {
     const auto files = export_report_images(args.output, args.png_dir);

@@ -8,6 +8,7 @@
 // or without fused multiply-add, and results are bit-identical to ggml's.
 #include "embstat/base/ggml_quants.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 #include "embstat/base/dtype.hpp"
@@ -111,9 +112,9 @@ void decode_q2_k(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
     const std::uint8_t* qs = src + 16;
     const float d = load_f16(src + 80);
     const float dmin = load_f16(src + 82);
-    for (int h = 0; h < 2; ++h) {
+    for (std::ptrdiff_t h = 0; h < 2; ++h) {  // offsets in a pointer-sized type
       for (int g = 0; g < 4; ++g) {
-        for (int half16 = 0; half16 < 2; ++half16) {  // two sub-blocks of 16 per group
+        for (std::ptrdiff_t half16 = 0; half16 < 2; ++half16) {  // two sub-blocks of 16 per group
           const std::uint8_t sc = *scales++;
           const float dl = d * static_cast<float>(sc & 0x0f);
           const float ml = dmin * static_cast<float>(sc >> 4);
@@ -213,8 +214,8 @@ void decode_q6_k(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
     const std::uint8_t* qh = src + 128;
     const std::uint8_t* scales = src + 192;
     const float d = load_f16(src + 208);
-    for (int h = 0; h < 2; ++h) {
-      for (int k = 0; k < 4; ++k) {
+    for (std::ptrdiff_t h = 0; h < 2; ++h) {  // offsets in a pointer-sized type
+      for (std::ptrdiff_t k = 0; k < 4; ++k) {
         const std::uint8_t* ql = src + 64 * h + 32 * (k & 1);
         const int low_shift = k < 2 ? 0 : 4;
         for (int half16 = 0; half16 < 2; ++half16) {  // sub-block e / 16 = 8h + 2k + half16
