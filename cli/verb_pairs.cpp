@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "cli/pairs_signs.hpp"
 #include "cli/progress.hpp"
 #include "cli/verb.hpp"
 #include "embstat/analysis/all_pairs.hpp"
@@ -24,6 +25,7 @@ struct PairsArgs {
   ModelArgs model;
   std::string histogram;  // --histogram FILE.csv
   bool dedup = false;
+  bool signs_only = false;  // --signs-only: the int16 sign pass (cli/pairs_signs.hpp)
   std::string format = "text";
 };
 
@@ -34,6 +36,7 @@ struct PairsRow {
   std::int64_t rows = 0, rows_used = 0, dim = 0;
   std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0;
   AllPairsResult result;
+  SignPairsResult signs;                                                    // --signs-only: instead of result
   std::array<std::string, 2> min_display, max_display, min_utf8, max_utf8;  // texts of the two rows
 };
 
@@ -52,6 +55,14 @@ PairsRow run_model(const std::string& spec, const PairsArgs& args) {
     row.zero_rows = static_cast<std::int64_t>(rows.zero_rows.size());
     row.merged_rows = static_cast<std::int64_t>(rows.merged_rows.size());
     ProgressBar bar("all pairs of " + model.name);
+    if (args.signs_only) {
+      SignPairsOptions options;
+      options.progress = bar.callback();
+      options.n_threads = thread_count();
+      row.signs = sign_pairs(rows, options);
+      bar.finish();
+      return row;
+    }
     AllPairsOptions options;
     options.progress = bar.callback();
     options.n_threads = thread_count();
@@ -237,9 +248,21 @@ void setup_pairs(CLI::App& app) {
                   "Write the distribution to FILE.csv: 4,096 equal bins over [-1, 1], columns bin_lo, bin_hi and "
                   "one count column per model");
   sub->add_flag("--dedup", args->dedup, "Merge bit-identical rows first (reported on stderr)");
+  sub->add_flag("--signs-only", args->signs_only,
+                "Only the exact counts of cos >= 0 / < 0 (and |cos| < 1e-6, mean), from the int16 sign pass (~1.8x "
+                "faster by CPU time with AVX-512 VNNI); no extremes, quantiles or histogram");
   add_format_option(sub, args->format);
   sub->callback([args] {
     const OutputFormat format = parse_output_format(args->format);
+    if (args->signs_only) {
+      if (!args->histogram.empty()) throw_usage("--histogram needs the full pass: leave out --signs-only");
+      std::vector<PairsSigns> rows;
+      for (const auto& spec : args->model.models) {
+        PairsRow r = run_model(spec, *args);
+        rows.push_back({r.model, r.rows, r.rows_used, r.dim, r.padding_rows, r.zero_rows, r.merged_rows, r.signs});
+      }
+      return print_pairs_signs(rows, format, std::cout);
+    }
     std::ofstream histogram;
     if (!args->histogram.empty()) {  // fail before the long computation, not after
       histogram.open(args->histogram, std::ios::binary | std::ios::trunc);
