@@ -34,10 +34,6 @@ constexpr std::int64_t kMaxChunkRows = 8192;
 constexpr std::int64_t kClassRows = kGeometryClassRows;
 constexpr std::int64_t kClassPartners = kGeometryClassPartners;
 
-// Zero-row and duplicate ids listed in full up to this many (counts are always complete).
-constexpr std::size_t kListedIds = 100;
-constexpr std::size_t kGroupIdsListed = 20;
-
 std::int64_t chunk_rows(std::int64_t d) {
   return std::clamp(kChunkFloats / std::max<std::int64_t>(d, 1), kMinChunkRows, kMaxChunkRows);
 }
@@ -689,7 +685,7 @@ std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n) {
   std::uint64_t h[4] = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL, 0xa4093822299f31d0ULL, 0x082efa98ec4e6c89ULL};
   std::size_t i = 0;
   for (; i + 32 <= n; i += 32)
-    for (int l = 0; l < 4; ++l) {
+    for (std::size_t l = 0; l < 4; ++l) {
       std::uint64_t w;
       std::memcpy(&w, p + i + 8 * l, 8);
       h[l] = (h[l] ^ w) * kMul;
