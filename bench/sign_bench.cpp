@@ -14,8 +14,10 @@
 // The matrix: N(0,1) rows plus --bias (default 0.2) x a shared N(0,1) direction, seeded: cosines
 // mean ~0.04, std ~0.03 at d = 1,024, ~88 % positive (offset + noise, as trained embeddings).
 //
+// --write-npy PATH saves the matrix (float32) first, so that the CLI can be timed end to end on it.
+//
 // usage: sign_bench [--rows N] [--dim D] [--bias B] [--threads T] [--reps R] [--kernels avx512,avx2,scalar]
-//                   [--no-counts] (only the per-row runs)
+//                   [--no-counts] (only the per-row runs) [--write-npy PATH]
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -30,6 +32,7 @@
 #include "embstat/analysis/all_pairs.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/analysis/sign_pairs.hpp"
+#include "embstat/formats/npy.hpp"
 
 namespace {
 
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
   float bias = 0.2f;
   int threads = omp_get_max_threads(), reps = 3;
   bool counts = true;
+  std::string npy;
   std::vector<std::string> kernels = {"avx512", "avx2"};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -96,6 +100,8 @@ int main(int argc, char** argv) {
       threads = static_cast<int>(std::strtol(next().c_str(), nullptr, 10));
     } else if (a == "--reps") {
       reps = std::max(1, static_cast<int>(std::strtol(next().c_str(), nullptr, 10)));
+    } else if (a == "--write-npy") {
+      npy = next();
     } else if (a == "--no-counts") {
       counts = false;
     } else if (a == "--kernels") {
@@ -109,7 +115,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: sign_bench [--rows N] [--dim D] [--bias B] [--threads T] [--reps R] "
-                   "[--kernels avx512,avx2,scalar] [--no-counts]\n");
+                   "[--kernels avx512,avx2,scalar] [--no-counts] [--write-npy PATH]\n");
       return 2;
     }
   }
@@ -122,6 +128,7 @@ int main(int argc, char** argv) {
     for (std::int64_t i = 0; i < rows; ++i)
       for (std::int64_t k = 0; k < dim; ++k) m.row(i)[k] += bias * common.row(0)[k];
   }
+  if (!npy.empty()) embstat::write_npy_f32(npy, m);
   const embstat::RowSet set = embstat::make_row_set(std::move(m), embstat::RowFilter{});
   const double n_pairs = static_cast<double>(rows) * static_cast<double>(rows - 1) / 2;
   std::printf("matrix %lld x %lld (N(0,1) + %.2f x a shared direction), %d threads, %d rounds\n",
