@@ -134,21 +134,14 @@ void print_text(const std::vector<PairsRow>& rows, std::ostream& out) {
 }
 
 void print_markdown(const std::vector<PairsRow>& rows, std::ostream& out) {
-  // The study's columns and rounding, now over all pairs.
-  Table t({{"Model", Align::Left},
-           {"Min"},
-           {"Max"},
-           {"Mean"},
-           {"Median"},
-           {"Non-negative pairs"},
-           {"Negative pairs"},
-           {"Percentage of positive entries"}});
+  // The study's table, now over all pairs: exact counts.
+  std::vector<StudyRow> study;
   for (const auto& r : rows) {
     const AllPairsResult& s = r.result;
-    t.add_row({r.model, fixed(s.min, 2), fixed(s.max, 2), fixed(s.mean, 2), fixed(s.median, 2),
-               std::to_string(s.non_negative), std::to_string(s.negative), fixed(s.fraction_non_negative, 4)});
+    study.push_back({r.model, s.min, s.max, s.mean, s.median, std::to_string(s.non_negative),
+                     std::to_string(s.negative), s.fraction_non_negative});
   }
-  t.render_markdown(out);
+  study_table(study).render_markdown(out);
 }
 
 void print_csv(const std::vector<PairsRow>& rows, std::ostream& out) {

@@ -112,21 +112,14 @@ void print_text(const std::vector<SampleRow>& rows, const SampleArgs& args, std:
 }
 
 void print_markdown(const std::vector<SampleRow>& rows, std::ostream& out) {
-  // Exactly the study's columns and rounding.
-  Table t({{"Model", Align::Left},
-           {"Min"},
-           {"Max"},
-           {"Mean"},
-           {"Median"},
-           {"Non-negative pairs"},
-           {"Negative pairs"},
-           {"Percentage of positive entries"}});
+  // Exactly the study's table: averages over targets.
+  std::vector<StudyRow> study;
   for (const auto& r : rows) {
     const SampleSummary& s = r.summary;
-    t.add_row({r.model, fixed(s.min, 2), fixed(s.max, 2), fixed(s.mean, 2), fixed(s.median, 2),
-               fixed(s.non_negative, 2), fixed(s.negative, 2), fixed(s.fraction_non_negative, 4)});
+    study.push_back({r.model, s.min, s.max, s.mean, s.median, fixed(s.non_negative, 2), fixed(s.negative, 2),
+                     s.fraction_non_negative});
   }
-  t.render_markdown(out);
+  study_table(study).render_markdown(out);
 }
 
 void print_csv(const std::vector<SampleRow>& rows, std::ostream& out) {

@@ -148,6 +148,21 @@ void Table::render(std::ostream& out, OutputFormat format) const {
   throw Error(ErrorKind::Internal, "", "Table cannot render JSON");
 }
 
+Table study_table(const std::vector<StudyRow>& rows) {
+  Table t({{"Model", Align::Left},
+           {"Min"},
+           {"Max"},
+           {"Mean"},
+           {"Median"},
+           {"Non-negative pairs"},
+           {"Negative pairs"},
+           {"Percentage of positive entries"}});
+  for (const StudyRow& r : rows)
+    t.add_row({r.model, fixed(r.min, 2), fixed(r.max, 2), fixed(r.mean, 2), fixed(r.median, 2), r.non_negative,
+               r.negative, fixed(r.fraction_non_negative, 4)});
+  return t;
+}
+
 std::string fixed(double value, int decimals) {
   return fmt::format("{:.{}f}", value, decimals);
 }

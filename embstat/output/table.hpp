@@ -42,6 +42,17 @@ class Table {
 // Display width of UTF-8 text in terminal columns (wide CJK counted as 2).
 std::size_t display_width(std::string_view utf8);
 
+// The original study's table, its columns and rounding: Model | Min | Max | Mean | Median |
+// Non-negative pairs | Negative pairs | Percentage of positive entries (2 decimals; the fraction
+// 4). Counts come as text: `sample` averages them over targets, `pairs` counts them exactly.
+struct StudyRow {
+  std::string model;
+  double min = 0, max = 0, mean = 0, median = 0;
+  std::string non_negative, negative;
+  double fraction_non_negative = 0;
+};
+Table study_table(const std::vector<StudyRow>& rows);
+
 // Number formatting shared by all outputs: fixed decimals ("0.12"), and a compact general form.
 std::string fixed(double value, int decimals);
 std::string general(double value, int significant = 6);
