@@ -26,8 +26,9 @@ list_sources() {  # tracked and new (not ignored) files under the given folders 
 
 # Findings per file from diagnostics "path:line:col: (warning|error): ... [check]", each
 # location+check counted once; paths made relative to the repository.
+# No diagnostic at all is the clean case: grep's exit 1 must not fail the pipeline (pipefail).
 per_file() {
-  grep -hE '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$@" 2>/dev/null | sed "s|^$PWD/||" |
+  { grep -hE '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' "$@" 2>/dev/null || true; } | sed "s|^$PWD/||" |
     sed -E 's/^([^:]+):([0-9]+):([0-9]+): [a-z]+: .*\[([^]]+)\]$/\1 \2 \3 \4/' | sort -u |
     awk '{n[$1]++} END {for (f in n) printf "%6d  %s\n", n[f], f}' | sort -k2
 }
