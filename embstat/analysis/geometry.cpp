@@ -504,17 +504,11 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
 // ---- Sampled fractions of the transformed versions, streamed ------------------------------
 //
 // Without --exact the centred and all-but-the-top versions are only sampled (targets x all
-// rows), so they are never materialised: each chunk of rows is transformed in a 32 MB buffer
-// with the arithmetic of transformed_rows (centre; project out V; subtract the offset, in place
-// and in that order, so the three versions are three stages of one buffer), then dotted with the
-// targets' transformed unit rows (one sgemm) and reduced. Memory O(chunk x d), not O(n x d);
-// one pass over the rows for all three versions.
-
-struct StreamedCounts {
-  std::vector<std::int64_t> non_negative, negative;  // per target
-  std::vector<double> unit_sum;                      // sum of the transformed unit rows (in double)
-  std::int64_t rows = 0;                             // rows of non-zero transformed norm
-};
+// rows), so they are never materialised: each chunk of rows is transformed in a per-thread buffer
+// (stream_rows: about 4 MB) with the arithmetic of transformed_rows (centre; project out V; subtract the offset, in
+// place and in that order, so the three versions are three stages of one buffer), then dotted with the targets'
+// transformed unit rows (one sgemm) and reduced. Memory O(chunk x d), not O(n x d); one pass over the rows for all
+// three versions.
 
 bool usable_norm(double nr) {
   return nr > 0 && std::isfinite(nr);
@@ -559,7 +553,6 @@ std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vect
   // column sums to its own slot and the slots are added in order after the group, so the sums
   // do not depend on the thread count. Counts are integers.
   const int n_threads = std::max(1, omp_get_max_threads());
-  const std::size_t n_p_max = target_unit.empty() ? 0 : static_cast<std::size_t>(n_t);
   struct Scratch {
     std::vector<float> x, coef, g;
     std::vector<double> nr;
@@ -570,7 +563,7 @@ std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vect
     sc.x.resize(static_cast<std::size_t>(std::min(step, n) * d));
     sc.coef.reserve(static_cast<std::size_t>(std::min(step, n) *
                                              std::max<std::int64_t>(1, static_cast<std::int64_t>(v.size()) / d)));
-    sc.g.resize(static_cast<std::size_t>(std::min(step, n)) * n_p_max);
+    sc.g.resize(static_cast<std::size_t>(std::min(step, n) * n_t));
     sc.nr.resize(static_cast<std::size_t>(std::min(step, n)));
     sc.non_negative.assign(n_stages * static_cast<std::size_t>(n_t), 0);
     sc.negative.assign(n_stages * static_cast<std::size_t>(n_t), 0);
@@ -612,11 +605,13 @@ std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vect
         for (std::int64_t i = 0; i < m; ++i) {
           if (!usable_norm(sc.nr[static_cast<std::size_t>(i)])) continue;
           const float* gi = sc.g.data() + i * n_p;
-          for (std::int64_t p = 0; p < n_p; ++p) {
-            const std::int64_t t = present[s][static_cast<std::size_t>(p)];
-            if (target_pos[static_cast<std::size_t>(t)] == c0 + i) continue;  // the target itself
-            ++(gi[p] >= 0 ? nn : ng)[p];
-          }
+          for (std::int64_t p = 0; p < n_p; ++p) ++(gi[p] >= 0 ? nn : ng)[p];
+        }
+        // Take back each target's pair with itself (counted above when its row is in this chunk).
+        for (std::int64_t p = 0; p < n_p; ++p) {
+          const std::int64_t i = target_pos[static_cast<std::size_t>(present[s][static_cast<std::size_t>(p)])] - c0;
+          if (i < 0 || i >= m || !usable_norm(sc.nr[static_cast<std::size_t>(i)])) continue;
+          --(sc.g[static_cast<std::size_t>(i * n_p + p)] >= 0 ? nn : ng)[p];
         }
       }
     }
@@ -630,41 +625,30 @@ std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vect
       progress(p0 + (p1 - p0) * static_cast<double>(done) / static_cast<double>(n));
     }
   }
-  std::vector<StreamedCounts> counts(n_stages);
-  for (std::size_t s = 0; s < n_stages; ++s) {
-    StreamedCounts& c = counts[s];
-    c.unit_sum = std::move(unit_sum[s]);
-    c.non_negative.assign(present[s].size(), 0);
-    c.negative.assign(present[s].size(), 0);
-    for (const Scratch& sc : scratch) {
-      c.rows += sc.rows[s];
-      for (std::size_t p = 0; p < present[s].size(); ++p) {
-        c.non_negative[p] += sc.non_negative[s * static_cast<std::size_t>(n_t) + p];
-        c.negative[p] += sc.negative[s * static_cast<std::size_t>(n_t) + p];
-      }
-    }
-  }
-
   std::vector<PairFraction> out(n_stages);
   for (std::size_t s = 0; s < n_stages; ++s) {
-    const StreamedCounts& c = counts[s];
     PairFraction& f = out[s];
-    f.rows = c.rows;
-    if (c.rows >= 2)
+    for (const Scratch& sc : scratch) f.rows += sc.rows[s];
+    if (f.rows >= 2)
       // The unit rows are exact in double here: sum |u_i|^2 = rows.
-      f.mean_cosine = (dot(c.unit_sum, c.unit_sum) - static_cast<double>(c.rows)) /
-                      (static_cast<double>(c.rows) * static_cast<double>(c.rows - 1));
+      f.mean_cosine = (dot(unit_sum[s], unit_sum[s]) - static_cast<double>(f.rows)) /
+                      (static_cast<double>(f.rows) * static_cast<double>(f.rows - 1));
     const auto n_p = static_cast<std::int64_t>(present[s].size());
     if (n_p < n_t)
       notes.push_back(std::to_string(n_t - n_p) + " target(s) have zero norm " + stages[s].what +
                       " and were skipped there");
-    if (c.rows < 2 || n_p == 0) continue;
+    if (f.rows < 2 || n_p == 0) continue;
+    // Per target: the fraction of the other rows with cos >= 0; mean and population std over targets.
     std::vector<double> frac(static_cast<std::size_t>(n_p));
     double mean = 0;
     for (std::int64_t p = 0; p < n_p; ++p) {
-      const auto all_j = c.non_negative[static_cast<std::size_t>(p)] + c.negative[static_cast<std::size_t>(p)];
-      frac[static_cast<std::size_t>(p)] =
-          all_j ? static_cast<double>(c.non_negative[static_cast<std::size_t>(p)]) / static_cast<double>(all_j) : 0.0;
+      const std::size_t at = s * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(p);
+      std::int64_t nn = 0, all_j = 0;
+      for (const Scratch& sc : scratch) {
+        nn += sc.non_negative[at];
+        all_j += sc.non_negative[at] + sc.negative[at];
+      }
+      frac[static_cast<std::size_t>(p)] = all_j ? static_cast<double>(nn) / static_cast<double>(all_j) : 0.0;
       mean += frac[static_cast<std::size_t>(p)];
     }
     mean /= static_cast<double>(n_p);
