@@ -6,6 +6,14 @@
 
 namespace embstat::cli {
 
+nlohmann::ordered_json model_rows_json(const PairsModelRows& r) {
+  return {{"model", r.model},
+          {"rows", r.rows},
+          {"dim", r.dim},
+          {"rows_used", r.rows_used},
+          {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}}};
+}
+
 void print_pairs_signs(const std::vector<PairsSigns>& rows, OutputFormat format, std::ostream& out) {
   switch (format) {
     case OutputFormat::Text: {
@@ -69,22 +77,18 @@ void print_pairs_signs(const std::vector<PairsSigns>& rows, OutputFormat format,
       nlohmann::ordered_json models = nlohmann::ordered_json::array();
       for (const auto& r : rows) {
         const SignPairsResult& s = r.result;
-        models.push_back(
-            {{"model", r.model},
-             {"rows", r.rows},
-             {"dim", r.dim},
-             {"rows_used", r.rows_used},
-             {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}},
-             {"pairs", s.pairs},
-             {"non_negative", s.non_negative},
-             {"negative", s.negative},
-             {"fraction_non_negative", s.fraction_non_negative},
-             {"uncertain", s.uncertain},
-             {"mean", s.mean},
-             {"engine", "int16"},
-             {"rechecked", s.rechecked},
-             {"double_checked", s.double_checked},
-             {"exact_fallback", s.exact_fallback}});
+        nlohmann::ordered_json m = model_rows_json(r);
+        m.update(nlohmann::ordered_json{{"pairs", s.pairs},
+                                        {"non_negative", s.non_negative},
+                                        {"negative", s.negative},
+                                        {"fraction_non_negative", s.fraction_non_negative},
+                                        {"uncertain", s.uncertain},
+                                        {"mean", s.mean},
+                                        {"engine", "int16"},
+                                        {"rechecked", s.rechecked},
+                                        {"double_checked", s.double_checked},
+                                        {"exact_fallback", s.exact_fallback}});
+        models.push_back(std::move(m));
       }
       out << nlohmann::ordered_json{{"models", models}}.dump(2) << '\n';
       return;

@@ -9,15 +9,25 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "embstat/analysis/sign_pairs.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
 
-struct PairsSigns {
+// Which rows one model's `pairs` result is over (the full pass and --signs-only alike).
+struct PairsModelRows {
   std::string model;
   std::int64_t rows = 0, rows_used = 0, dim = 0;
   std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0;
+};
+
+// The keys every per-model JSON object of `pairs` starts with: model, rows, dim, rows_used,
+// excluded_rows {padding, zero, merged}.
+nlohmann::ordered_json model_rows_json(const PairsModelRows& r);
+
+struct PairsSigns : PairsModelRows {
   SignPairsResult result;
 };
 

@@ -31,10 +31,7 @@ struct PairsArgs {
 
 constexpr std::array<const char*, 6> kQuantileNames = {"p1", "p5", "p25", "p75", "p95", "p99"};
 
-struct PairsRow {
-  std::string model;
-  std::int64_t rows = 0, rows_used = 0, dim = 0;
-  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0;
+struct PairsRow : PairsModelRows {
   AllPairsResult result;
   SignPairsResult signs;                                                    // --signs-only: instead of result
   std::array<std::string, 2> min_display, max_display, min_utf8, max_utf8;  // texts of the two rows
@@ -188,27 +185,23 @@ void print_json(const std::vector<PairsRow>& rows, std::ostream& out) {
     auto pair = [](std::pair<std::int64_t, std::int64_t> ids, const std::array<std::string, 2>& utf8) {
       return nlohmann::ordered_json{{"ids", {ids.first, ids.second}}, {"texts", {utf8[0], utf8[1]}}};
     };
-    models.push_back(
-        {{"model", r.model},
-         {"rows", r.rows},
-         {"dim", r.dim},
-         {"rows_used", r.rows_used},
-         {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}},
-         {"pairs", s.pairs},
-         {"non_negative", s.non_negative},
-         {"negative", s.negative},
-         {"fraction_non_negative", s.fraction_non_negative},
-         {"min", s.min},
-         {"max", s.max},
-         {"min_pair", pair(s.min_pair, r.min_utf8)},
-         {"max_pair", pair(s.max_pair, r.max_utf8)},
-         {"mean", s.mean},
-         {"mean_identity", s.mean_identity},
-         {"std", s.std},
-         {"median", s.median},
-         {"quantiles", quantiles},
-         {"uncertain", s.uncertain},
-         {"passes", s.passes}});
+    nlohmann::ordered_json m = model_rows_json(r);
+    m.update(nlohmann::ordered_json{{"pairs", s.pairs},
+                                    {"non_negative", s.non_negative},
+                                    {"negative", s.negative},
+                                    {"fraction_non_negative", s.fraction_non_negative},
+                                    {"min", s.min},
+                                    {"max", s.max},
+                                    {"min_pair", pair(s.min_pair, r.min_utf8)},
+                                    {"max_pair", pair(s.max_pair, r.max_utf8)},
+                                    {"mean", s.mean},
+                                    {"mean_identity", s.mean_identity},
+                                    {"std", s.std},
+                                    {"median", s.median},
+                                    {"quantiles", quantiles},
+                                    {"uncertain", s.uncertain},
+                                    {"passes", s.passes}});
+    models.push_back(std::move(m));
   }
   out << nlohmann::ordered_json{{"models", models}}.dump(2) << '\n';
 }
@@ -252,7 +245,7 @@ void setup_pairs(CLI::App& app) {
       std::vector<PairsSigns> rows;
       for (const auto& spec : args->model.models) {
         PairsRow r = run_model(spec, *args);
-        rows.push_back({r.model, r.rows, r.rows_used, r.dim, r.padding_rows, r.zero_rows, r.merged_rows, r.signs});
+        rows.push_back({static_cast<const PairsModelRows&>(r), r.signs});
       }
       return print_pairs_signs(rows, format, std::cout);
     }
