@@ -1,14 +1,15 @@
 // geometry_bench — wall time of `geometry` per stage on synthetic matrices of the study's shapes.
 //
-//   geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw]
+//   geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]
 //
 // Each shape: an N(0,1) matrix (random_normal_matrix, seeded) plus a constant offset of 0.3 per
 // coordinate and one rogue coordinate (+4), so every stage does real work; a synthetic
 // vocabulary of byte, Latin, CJK, digit and special tokens. Prints each stage's time, the BLAS
 // rate of the O(n d^2) stages, peak RSS, and the time projected for the study's largest shape
 // (262,208 x 5,376) from the measured one: O(n d) stages scale by n d, the two BLAS-3 passes by
-// n d^2, the eigen-decompositions by d^3 (from CPU time / threads, robust to a busy machine). Default shapes: 151,936 x
-// 1,024 and 151,936 x 2,560.
+// n d^2, the eigen-decompositions by d^3, the randomized spectrum by n d w, w = max(10, d / 100) + 16 (from CPU time /
+// threads, robust to a busy machine). Default shapes: 151,936 x 1,024 and 151,936 x 2,560. --spectrum as `geometry
+// --spectrum` (default auto).
 #include <sys/resource.h>
 
 #include <fmt/format.h>
@@ -68,6 +69,10 @@ bool parse_shape(const std::string& s, std::int64_t& n, std::int64_t& d) {
 int main(int argc, char** argv) {
   std::vector<std::pair<std::int64_t, std::int64_t>> shapes;
   bool iw = true;
+  embstat::SpectrumMethod spectrum = embstat::SpectrumMethod::Auto;
+  int passes = 4;
+  const char* usage =
+      "usage: geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]\n";
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     std::int64_t n = 0, d = 0;
@@ -75,15 +80,32 @@ int main(int argc, char** argv) {
       omp_set_num_threads(std::atoi(argv[++a]));
     else if (arg == "--no-iw")
       iw = false;
-    else if (parse_shape(arg, n, d))
+    else if (arg == "--passes" && a + 1 < argc)
+      passes = std::max(1, std::atoi(argv[++a]));
+    else if (arg == "--spectrum" && a + 1 < argc) {
+      const std::string m = argv[++a];
+      if (m == "exact")
+        spectrum = embstat::SpectrumMethod::Exact;
+      else if (m == "randomized")
+        spectrum = embstat::SpectrumMethod::Randomized;
+      else if (m != "auto") {
+        std::fputs(usage, stderr);
+        return 2;
+      }
+    }    else if (parse_shape(arg, n, d))
       shapes.emplace_back(n, d);
     else {
-      std::fprintf(stderr, "usage: geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw]\n");
+      std::fputs(usage, stderr);
       return 2;
     }
   }
   if (shapes.empty()) shapes = {{151936, 1024}, {151936, 2560}};
-  fmt::print("geometry_bench: {} threads, I(W) {}\n", omp_get_max_threads(), iw ? "on" : "off");
+  fmt::print("geometry_bench: {} threads, I(W) {}, spectrum {} ({} passes when randomized)\n", omp_get_max_threads(),
+             iw ? "on" : "off",
+             spectrum == embstat::SpectrumMethod::Exact        ? "exact"
+             : spectrum == embstat::SpectrumMethod::Randomized ? "randomized"
+                                                               : "auto",
+             passes);
 
   for (const auto& [n, d] : shapes) {
     using Clock = std::chrono::steady_clock;
@@ -101,6 +123,8 @@ int main(int argc, char** argv) {
 
     GeometryOptions o;
     o.isotropy_iw = iw;
+    o.spectrum = spectrum;
+    o.spectrum_passes = passes;
     const auto t1 = Clock::now();
     const GeometryReport r = embstat::analyze_geometry(rows, vocab, o);
     const double total = std::chrono::duration<double>(Clock::now() - t1).count();
@@ -112,6 +136,9 @@ int main(int argc, char** argv) {
     const double big_n = 262208, big_d = 5376;
     const double scale_nd = big_n * big_d / nd, scale_nd2 = big_n * big_d * big_d / nd2,
                  scale_d3 = std::pow(big_d / static_cast<double>(d), 3);
+    // The randomized spectrum's block: max(K = 10, D = round(d / 100)) + 16 vectors.
+    auto block = [](double dim) { return std::max(10.0, std::round(dim / 100.0)) + 16.0; };
+    const double scale_ndw = scale_nd * block(big_d) / block(static_cast<double>(d));
     // Wall time is what a user waits; on a shared machine other processes inflate it, so the
     // CPU time of this process is printed too (cpu / threads = the wall time of an idle machine).
     const double threads = omp_get_max_threads();
@@ -121,7 +148,11 @@ int main(int argc, char** argv) {
       std::string rate;
       double scale = scale_nd;
       const double idle = t.cpu_s / threads;
-      if (t.stage.rfind("covariance", 0) == 0) {
+      if (t.stage.rfind("covariance spectrum (randomized", 0) == 0) {
+        const double flop = 4.0 * nd * r.spectrum.block * r.spectrum.passes;  // two sgemm per pass
+        rate = fmt::format("  {:.0f} GFLOP/s", flop / std::max(idle, 1e-9) * 1e-9);
+        scale = scale_ndw;
+      } else if (t.stage.rfind("covariance", 0) == 0) {
         rate = fmt::format("  {:.0f} GFLOP/s", nd2 / std::max(idle, 1e-9) * 1e-9);  // ssyrk: ~n d^2 FLOP
         scale = scale_nd2;
       } else if (t.stage.rfind("I(W)", 0) == 0) {
@@ -141,6 +172,13 @@ int main(int argc, char** argv) {
     fmt::print("  check: fraction >= 0 {:.4f} -> centred {:.4f}; top rogue dim {} (planted {}), IsoScore {:.4f}\n",
                r.original.sampled, r.centered.sampled, r.rogue_dimensions.empty() ? -1 : r.rogue_dimensions[0].dim,
                d / 3, r.isoscore);
+    fmt::print("  spectrum {}: explained {:.6f} {:.6f}, removed {:.6f}; all-but-the-top {:.4f} / raw {:.4f}",
+               r.spectrum.method, r.explained_variance.at(0), r.explained_variance.size() > 1 ? r.explained_variance[1] : 0,
+               r.removed_variance, r.all_but_top.sampled, r.all_but_top_raw.sampled);
+    if (r.spectrum.method == "randomized")
+      fmt::print("; IsoScore se {:.2g}, |C|_F se {:.2g}, Ritz residual {:.2g}", r.spectrum.isoscore_se,
+                 r.spectrum.frobenius_rel_se, r.spectrum.max_residual);
+    fmt::print("\n");
   }
   return 0;
 }

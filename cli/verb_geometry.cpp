@@ -37,6 +37,8 @@ struct GeometryArgs {
   bool exact = false;
   bool dedup = false;
   bool no_iw = false;
+  std::string spectrum = "auto";
+  int spectrum_passes = 4;
   bool no_output = false;
   int rogue = 10;
   int outliers = 10;
@@ -69,6 +71,10 @@ GeometryOptions geometry_options(const GeometryArgs& args) {
   }
   o.exact = args.exact;
   o.isotropy_iw = !args.no_iw;
+  o.spectrum = args.spectrum == "exact"        ? SpectrumMethod::Exact
+               : args.spectrum == "randomized" ? SpectrumMethod::Randomized
+                                               : SpectrumMethod::Auto;
+  o.spectrum_passes = args.spectrum_passes;
   o.rogue = args.rogue;
   o.outliers = args.outliers;
   o.outlier_percentile = args.outlier_percentile;
@@ -247,10 +253,19 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
                      pct(top), parts));
     line(fmt::format("all-but-the-top removes the mean and the top D = {} components ({} of the variance)", r.removed,
                      pct(r.removed_variance)));
-    line(fmt::format("IsoScore = {} (1 isotropic, 0 one direction; Rudman et al. 2022)", fixed(r.isoscore, 4)));
+    const SpectrumInfo& sp = r.spectrum;
+    const bool randomized = sp.method == "randomized";
+    line(fmt::format("IsoScore = {}{} (1 isotropic, 0 one direction; Rudman et al. 2022)", fixed(r.isoscore, 4),
+                     randomized ? " ±" + fixed(sp.isoscore_se, 4) : ""));
     if (r.isotropy_iw)
       line(fmt::format("I(W) = {} (log {}; 1 isotropic; Mu & Viswanath 2018)", general(*r.isotropy_iw, 4),
                        fixed(*r.log_isotropy_iw, 3)));
+    else if (sp.isotropy_iw == "skipped")
+      line("I(W) not computed: it needs the exact covariance (--spectrum exact)");
+    if (randomized)
+      line(fmt::format("spectrum: randomized block Krylov ({} passes of {} vectors; Ritz residual ≤ {} of λ₁; "
+                       "--spectrum exact for the exact covariance)",
+                       sp.passes, sp.block, general(sp.max_residual, 2)));
   }
   gap();
 
@@ -374,6 +389,7 @@ void print_csv(const std::vector<ModelReport>& models, std::ostream& out) {
            {"explained_variance_1"},
            {"explained_variance_top"},
            {"isoscore"},
+           {"spectrum_method", Align::Left},
            {"isotropy_iw"},
            {"log_isotropy_iw"},
            {"rogue_dim_1"},
@@ -404,6 +420,7 @@ void print_csv(const std::vector<ModelReport>& models, std::ostream& out) {
                  r.explained_variance.empty() ? "" : g(r.explained_variance[0]),
                  g(top),
                  g(r.isoscore),
+                 r.spectrum.method,
                  r.isotropy_iw ? g(*r.isotropy_iw) : "",
                  r.log_isotropy_iw ? g(*r.log_isotropy_iw) : "",
                  r.rogue_dimensions.empty() ? "" : std::to_string(r.rogue_dimensions[0].dim),
@@ -478,6 +495,14 @@ void setup_geometry(CLI::App& app) {
                 "Count every pair (all-pairs engine) for each fraction and class: 4 full passes, slow");
   sub->add_flag("--dedup", args->dedup, "Merge bit-identical rows first");
   sub->add_flag("--no-iw", args->no_iw, "Skip I(W) (saves one n x d x d sgemm pass and a full eigen-decomposition)");
+  sub->add_option("--spectrum", args->spectrum,
+                  "Covariance spectrum: exact (d x d covariance, n*d^2; needed for I(W)), randomized (subspace\n"
+                  "iteration + Hutch++: a few O(n*d*D) passes), or auto: exact while n*d^2 <= 3e11 or with\n"
+                  "--exact (default auto)")
+      ->check(CLI::IsMember({"auto", "exact", "randomized"}));
+  sub->add_option("--spectrum-passes", args->spectrum_passes,
+                  "Passes over the rows of the randomized spectrum (default 4; more: closer to exact)")
+      ->check(CLI::Range(1, 100));
   sub->add_flag("--no-output", args->no_output, "Do not analyse the untied output matrix");
   sub->add_option("--rogue", args->rogue, "Rogue dimensions listed (default 10)")->check(CLI::Range(0, 1 << 20));
   sub->add_option("--outliers", args->outliers, "Rows listed per odd-row kind (default 10)")

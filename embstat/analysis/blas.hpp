@@ -41,6 +41,16 @@ class BlasThreads {
   int previous_;
 };
 
+// Rows per chunk of a BLAS-3 pass over n x d rows (ssyrk, or sgemm into a d-wide result):
+// about 8 Mi floats (32 MB) of rows, so a chunk stays far below the matrix while each call's
+// k dimension (>= 256) keeps the kernels at full speed; at most 8,192 rows, because a chunk is
+// summed in f32 before it is added to a double accumulator.
+inline std::int64_t chunk_rows_for(std::int64_t d) {
+  constexpr std::int64_t kChunkFloats = std::int64_t{8} << 20, kMin = 256, kMax = 8192;
+  const std::int64_t rows = kChunkFloats / (d < 1 ? 1 : d);
+  return rows < kMin ? kMin : (rows > kMax ? kMax : rows);
+}
+
 // c = a * b^T (+ beta * c), all row-major f32:
 //   a: m x k (row stride lda), b: n x k (row stride ldb), c: m x n (row stride ldc).
 // Rows are vectors, so this is "every row of a dotted with every row of b".
@@ -50,6 +60,18 @@ inline void gemm_abt(std::int64_t m, std::int64_t n, std::int64_t k, const float
   if (lda < k || ldb < k || ldc < n) throw Error(ErrorKind::Internal, "", "gemm_abt: a leading dimension is too small");
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(m, "rows of a"), blas_int(n, "rows of b"),
               blas_int(k, "vector dimension"), 1.0f, a, blas_int(lda, "lda"), b, blas_int(ldb, "ldb"), beta, c,
+              blas_int(ldc, "ldc"));
+}
+
+// c = a^T * b (+ beta * c), all row-major f32:
+//   a: k x m (row stride lda), b: k x n (row stride ldb), c: m x n (row stride ldc).
+// Sums over the k rows the two share: "each column of a against each column of b".
+inline void gemm_atb(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, const float* b,
+                     std::int64_t ldb, float* c, std::int64_t ldc, float beta = 0.0f) {
+  if (m == 0 || n == 0) return;
+  if (lda < m || ldb < n || ldc < n) throw Error(ErrorKind::Internal, "", "gemm_atb: a leading dimension is too small");
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, blas_int(m, "columns of a"), blas_int(n, "columns of b"),
+              blas_int(k, "shared rows"), 1.0f, a, blas_int(lda, "lda"), b, blas_int(ldb, "ldb"), beta, c,
               blas_int(ldc, "ldc"));
 }
 

@@ -1,5 +1,6 @@
 #include "embstat/analysis/geometry.hpp"
 
+#include <fmt/format.h>
 #include <lapacke.h>
 #include <omp.h>
 
@@ -17,26 +18,18 @@
 #include "embstat/analysis/all_pairs.hpp"
 #include "embstat/analysis/blas.hpp"
 #include "embstat/analysis/sampled.hpp"
+#include "embstat/analysis/spectrum.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat {
 
 namespace {
 
-// Rows per BLAS-3 chunk (ssyrk for the covariance, sgemm for I(W) and all-but-the-top): about
-// kChunkFloats floats (32 MB) of rows, so a chunk of centred rows stays far below the matrix
-// while the k dimension of each call (>= 256) keeps the BLAS kernels at full speed. At most
-// kMaxChunkRows rows: ssyrk sums a chunk in f32 before it is added to the double accumulator.
-constexpr std::int64_t kChunkFloats = std::int64_t{8} << 20;
-constexpr std::int64_t kMinChunkRows = 256;
-constexpr std::int64_t kMaxChunkRows = 8192;
-
 constexpr std::int64_t kClassRows = kGeometryClassRows;
 constexpr std::int64_t kClassPartners = kGeometryClassPartners;
 
-std::int64_t chunk_rows(std::int64_t d) {
-  return std::clamp(kChunkFloats / std::max<std::int64_t>(d, 1), kMinChunkRows, kMaxChunkRows);
-}
+// Rows per chunk of the BLAS-3 passes (covariance, I(W)): blas::chunk_rows_for.
+std::int64_t chunk_rows(std::int64_t d) { return blas::chunk_rows_for(d); }
 
 // Rows per task of the streamed fractions: about 4 MB of rows (L2/L3-sized), at least 64.
 std::int64_t stream_rows(std::int64_t d) {
@@ -969,7 +962,29 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   rep.removed = static_cast<int>(n_remove);
   std::vector<float> top_vectors;                                    // n_remove x d, row-major
   std::vector<double> raw_offset(static_cast<std::size_t>(d), 0.0);  // V^T V mu: the raw-projection variant
-  {
+  const double covariance_work = nd * static_cast<double>(d) * static_cast<double>(d);
+  const bool exact_spectrum =
+      options.spectrum == SpectrumMethod::Exact ||
+      (options.spectrum == SpectrumMethod::Auto && (options.exact || covariance_work <= kExactSpectrumMaxWork));
+  // Sets total_variance, eigenvalues, explained and removed variance from the (descending)
+  // eigenvalues or Ritz values, and the removed components with the raw-projection offset.
+  auto take_spectrum = [&](std::vector<double>& values, double total, const std::vector<double>& vectors) {
+    for (auto& l : values) l = std::max(l, 0.0);  // round-off can leave tiny negatives
+    rep.total_variance = total;
+    const auto k = static_cast<std::size_t>(std::min<std::int64_t>(options.components, d));
+    rep.eigenvalues.assign(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(std::min(k, values.size())));
+    for (const double l : rep.eigenvalues) rep.explained_variance.push_back(total > 0 ? l / total : 0.0);
+    for (std::int64_t j = 0; j < n_remove; ++j)
+      rep.removed_variance += total > 0 ? values[static_cast<std::size_t>(j)] / total : 0.0;
+    top_vectors.assign(vectors.begin(), vectors.begin() + static_cast<std::ptrdiff_t>(n_remove * d));
+    for (std::int64_t j = 0; j < n_remove; ++j) {
+      const double* v = vectors.data() + j * d;
+      double c = 0;
+      for (std::int64_t k2 = 0; k2 < d; ++k2) c += v[k2] * mu[static_cast<std::size_t>(k2)];
+      for (std::int64_t k2 = 0; k2 < d; ++k2) raw_offset[static_cast<std::size_t>(k2)] += c * v[k2];
+    }
+  };
+  if (exact_spectrum) {
     const bool want_iw = options.isotropy_iw;
     std::vector<double> scatter = centred_scatter(rows, mu, progress, 0.05, want_iw ? 0.25 : 0.5);
     lap("covariance (ssyrk)");
@@ -984,27 +999,18 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     for (auto& v : scatter) v /= nd;  // covariance, 1/n
     TopEigen eig = top_eigen(scatter, d, n_remove);
     scatter = {};
-    double total = 0;
-    for (auto& l : eig.values) {
-      l = std::max(l, 0.0);  // round-off can leave tiny negatives
-      total += l;
+    double total = 0, frobenius_sq = 0;
+    for (const double l : eig.values) {
+      total += std::max(l, 0.0);
+      frobenius_sq += std::max(l, 0.0) * std::max(l, 0.0);
     }
-    rep.total_variance = total;
     rep.isoscore = isoscore(eig.values);
-    const auto k = static_cast<std::size_t>(std::min<std::int64_t>(options.components, d));
-    rep.eigenvalues.assign(eig.values.begin(), eig.values.begin() + static_cast<std::ptrdiff_t>(k));
-    for (const double l : rep.eigenvalues) rep.explained_variance.push_back(total > 0 ? l / total : 0.0);
-    for (std::int64_t j = 0; j < n_remove; ++j)
-      rep.removed_variance += total > 0 ? eig.values[static_cast<std::size_t>(j)] / total : 0.0;
-    top_vectors.assign(eig.vectors.begin(), eig.vectors.end());
-    for (std::int64_t j = 0; j < n_remove; ++j) {
-      const double* v = eig.vectors.data() + j * d;
-      double c = 0;
-      for (std::int64_t k2 = 0; k2 < d; ++k2) c += v[k2] * mu[static_cast<std::size_t>(k2)];
-      for (std::int64_t k2 = 0; k2 < d; ++k2) raw_offset[static_cast<std::size_t>(k2)] += c * v[k2];
-    }
+    take_spectrum(eig.values, total, eig.vectors);
+    rep.spectrum.method = "exact";
+    rep.spectrum.frobenius_norm = std::sqrt(frobenius_sq);
     lap("eigenvalues + top D vectors");
     report_progress(want_iw ? 0.3 : 0.55);
+    rep.spectrum.isotropy_iw = want_iw ? "computed" : "off";
     if (want_iw) {
       const std::vector<float> vectors = all_eigenvectors(second, d);
       second = {};
@@ -1015,6 +1021,34 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       rep.isotropy_iw = std::exp(log_i);
       lap("I(W) projections (sgemm)");
     }
+  } else {
+    SpectrumOptions so;
+    so.wanted = std::max<std::int64_t>({options.components, n_remove, 1});
+    so.passes = options.spectrum_passes;
+    so.seed = options.seed;
+    if (progress) so.progress = [&](double f) { progress(0.05 + 0.55 * f); };
+    RandomizedSpectrum rs = randomized_spectrum(rows, mu, so);
+    take_spectrum(rs.values, rs.trace, rs.vectors);
+    SpectrumInfo& info = rep.spectrum;
+    info.method = "randomized";
+    info.passes = rs.passes;
+    info.block = rs.block;
+    info.basis = rs.basis;
+    info.probes = rs.probes;
+    const double top = rs.values.empty() ? 0.0 : rs.values.front();
+    for (const double r : rs.residuals) info.max_residual = std::max(info.max_residual, top > 0 ? r / top : 0.0);
+    info.frobenius_norm = std::sqrt(std::max(rs.frobenius_sq, 0.0));
+    info.frobenius_rel_se = rs.frobenius_sq > 0 ? rs.frobenius_sq_se / rs.frobenius_sq : 0.0;
+    rep.isoscore = isoscore_from_moments(d, rs.trace, info.frobenius_norm);
+    // IsoScore at |C|_F^2 -/+ one standard error: half the spread is its own standard error.
+    const double lo = std::sqrt(std::max(rs.frobenius_sq - rs.frobenius_sq_se, 0.0));
+    const double hi = std::sqrt(rs.frobenius_sq + rs.frobenius_sq_se);
+    info.isoscore_se = 0.5 * std::abs(isoscore_from_moments(d, rs.trace, lo) - isoscore_from_moments(d, rs.trace, hi));
+    info.isotropy_iw = options.isotropy_iw ? "skipped" : "off";
+    if (options.isotropy_iw)
+      rep.notes.push_back("I(W) not computed: it needs the exact covariance and an n x d x d pass (n d^2 = " +
+                          fmt::format("{:.2g}", covariance_work) + "); --spectrum exact computes it");
+    lap("covariance spectrum (randomized)");
   }
   report_progress(0.6);
 

@@ -7,10 +7,10 @@
 //      (n(n-1));
 //   2. centring test: fraction of pairs with cos >= 0 before and after x -> x - mu, sampled
 //      with draw_targets(seed) exactly like `sample` (and over all pairs with options.exact);
-//   3. principal components of the covariance (d x d, ssyrk per row chunk, accumulated in
-//      double; LAPACK eigen-decomposition in double): explained-variance ratios, all-but-the-
-//      top (Mu & Viswanath 2018) in both projection variants, I(W) (Mu & Viswanath 2018) in
-//      log space, IsoScore (Rudman et al. 2022);
+//   3. principal components of the covariance (exact: d x d, ssyrk per row chunk, accumulated
+//      in double, LAPACK in double; or, on large shapes, randomized: SpectrumMethod):
+//      explained-variance ratios, all-but-the-top (Mu & Viswanath 2018) in both projection
+//      variants, I(W) (Mu & Viswanath 2018) in log space, IsoScore (Rudman et al. 2022);
 //   4. rogue dimensions (Timkey & van Schijndel 2021): per coordinate k, C_k = ((sum_i u_ik)^2 -
 //      sum_i u_ik^2) / (n(n-1)); sum_k C_k = mean cosine exactly;
 //   5. token classes (token_classes.hpp): count, mean norm, mean cosine to all other rows
@@ -19,8 +19,9 @@
 //      distances (the under-trained-token indicators of Land & Bartolo 2024).
 // Formulas and JSON keys: doc/geometry.md.
 //
-// Cost: O(n d) passes, plus the covariance and I(W) which are O(n d^2) BLAS-3 (one ssyrk pass
-// and one sgemm pass over the rows), plus two d x d eigen-decompositions O(d^3). Memory: the
+// Cost: O(n d) passes, plus either the exact covariance and I(W), O(n d^2) BLAS-3 (one ssyrk
+// pass and one sgemm pass over the rows) and two d x d eigen-decompositions O(d^3), or the
+// randomized spectrum, O(n d w) per pass (SpectrumMethod). Memory: the
 // RowSet, plus a few d x d double matrices, plus a 4 MB chunk of transformed rows per thread (the
 // sampled centred / all-but-the-top versions are streamed; with options.exact each is built
 // whole for all_pairs, one n x d working matrix). Not thread-safe per call (uses OpenBLAS's
@@ -48,6 +49,16 @@ namespace embstat {
 inline constexpr std::int64_t kGeometryClassRows = 256;
 inline constexpr std::int64_t kGeometryClassPartners = 4096;
 
+// How the covariance spectrum (section 3) is computed.
+//   Exact: the d x d covariance (one ssyrk pass, n d^2) and LAPACK; I(W) needs this.
+//   Randomized: randomized_spectrum (spectrum.hpp, block Krylov), O(n d w) per pass, w = max(K, D) + 16;
+//     Ritz values and vectors, |C|_F by Hutch++ (IsoScore with its standard error); no I(W).
+//   Auto: Exact when n d^2 <= kExactSpectrumMaxWork or with `exact`, else Randomized.
+enum class SpectrumMethod { Auto, Exact, Randomized };
+// n d^2 multiply-adds of the exact covariance that Auto still pays: about 1.5 s of ssyrk on this
+// project's two-core machine (151,936 x 1,024, Qwen3-0.6B, is 1.6e11).
+inline constexpr double kExactSpectrumMaxWork = 3e11;
+
 struct GeometryOptions {
   int components = 10;                // K: explained-variance ratios reported
   int remove = -1;                    // D for all-but-the-top; -1 = max(1, round(d / 100)) (Mu & Viswanath)
@@ -60,7 +71,9 @@ struct GeometryOptions {
   double outlier_percentile = 1.0;    // percent: rows below this percentile of norm / distance are counted
   int duplicate_groups = 10;          // largest duplicate groups listed
   int class_examples = 5;             // decoded examples listed per class
-  bool isotropy_iw = true;            // compute I(W) (an extra n x d x d sgemm pass)
+  bool isotropy_iw = true;            // compute I(W) when the spectrum is exact (an extra n x d x d sgemm pass)
+  SpectrumMethod spectrum = SpectrumMethod::Auto;
+  int spectrum_passes = 4;            // passes over the rows of the randomized spectrum
   std::int64_t chunk_rows = 0;        // rows per task of the streamed fractions; 0 = ~4 MB of rows (tests force small)
   ProgressFn progress;
 };
@@ -127,6 +140,20 @@ struct OddRow {
   std::string reason;              // "low_norm", "low_centroid_distance", "high_norm"
 };
 
+// How section 3 was computed, and how sure the randomized numbers are.
+struct SpectrumInfo {
+  std::string method;            // "exact" or "randomized"
+  int passes = 0;                // randomized: passes over the rows
+  std::int64_t block = 0;        // randomized: vectors per pass w
+  std::int64_t basis = 0;        // randomized: Krylov basis size (passes x w, at most d)
+  std::int64_t probes = 0;       // randomized: Hutch++ probes
+  double max_residual = 0;       // randomized: max |C v - theta v| / theta_1 over the pairs used
+  double frobenius_norm = 0;     // |C|_F (exact, or the Hutch++ estimate)
+  double frobenius_rel_se = 0;   // randomized: standard error of |C|_F^2, relative
+  double isoscore_se = 0;        // randomized: IsoScore's standard error from that of |C|_F^2
+  std::string isotropy_iw;       // "computed", "off" (--no-iw), "skipped" (randomized spectrum)
+};
+
 struct GeometryReport {
   // Rows.
   std::int64_t rows = 0, dim = 0, total_rows = 0;
@@ -161,6 +188,7 @@ struct GeometryReport {
   std::optional<double> isotropy_iw;       // I(W) = min Z / max Z
   std::optional<double> log_isotropy_iw;   // its natural log (finite even when I underflows)
   double isoscore = 0;
+  SpectrumInfo spectrum;
 
   // 4. Rogue dimensions.
   std::vector<RogueDimension> rogue_dimensions;

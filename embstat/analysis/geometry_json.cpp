@@ -93,6 +93,20 @@ nlohmann::ordered_json geometry_json(const GeometryReport& r, const Vocabulary& 
   j["isotropy_iw"] = r.isotropy_iw ? number(*r.isotropy_iw) : json(nullptr);
   j["log_isotropy_iw"] = r.log_isotropy_iw ? number(*r.log_isotropy_iw) : json(nullptr);
   j["isoscore"] = number(r.isoscore);
+  {
+    const SpectrumInfo& sp = r.spectrum;
+    json o{{"method", sp.method}, {"frobenius_norm", number(sp.frobenius_norm)}, {"isotropy_iw", sp.isotropy_iw}};
+    if (sp.method == "randomized") {
+      o["passes"] = sp.passes;
+      o["block"] = sp.block;
+      o["basis"] = sp.basis;
+      o["probes"] = sp.probes;
+      o["max_residual"] = number(sp.max_residual);
+      o["frobenius_rel_se"] = number(sp.frobenius_rel_se);
+      o["isoscore_se"] = number(sp.isoscore_se);
+    }
+    j["spectrum"] = std::move(o);
+  }
 
   // 4. Rogue dimensions.
   j["rogue_dimensions"] = json::array();
