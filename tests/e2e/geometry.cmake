@@ -13,6 +13,8 @@ geometry_e2e(geometry.no_model 2 "MODEL is required" "${EMBSTAT_EXE};geometry")
 geometry_e2e(geometry.missing_file 3 "embstat: .*no-such-model.npy" "${EMBSTAT_EXE};geometry;no-such-model.npy")
 geometry_e2e(geometry.bad_components 2 "--components" "${EMBSTAT_EXE};geometry;x.npy;--components;0")
 geometry_e2e(geometry.bad_percentile 2 "--outlier-percentile" "${EMBSTAT_EXE};geometry;x.npy;--outlier-percentile;100")
+geometry_e2e(geometry.bad_spectrum 2 "--spectrum: fast not in" "${EMBSTAT_EXE};geometry;x.npy;--spectrum;fast")
+geometry_e2e(geometry.bad_passes 2 "--spectrum-passes" "${EMBSTAT_EXE};geometry;x.npy;--spectrum-passes;0")
 
 set(_stories ${EMBSTAT_SHARED_DATA}/stories260K/stories260K.gguf)
 set(_stories_bin ${EMBSTAT_SHARED_DATA}/stories260K/stories260K.bin)
@@ -38,6 +40,16 @@ if(EXISTS ${_stories})
   add_test(NAME e2e.geometry.targets COMMAND ${EMBSTAT_EXE} -q geometry ${_stories} --targets 0-9 --remove 3 --rogue 2)
   set_tests_properties(e2e.geometry.targets PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
     "sampled like `sample`: 10 targets, each.*all-but-the-top, D = 3 .*top 2 coordinates carry")
+  # The randomized spectrum on a real matrix: 2 passes of 26 vectors span 52 of the 64
+  # dimensions, so it is a real approximation; I(W) is skipped and says how to get it.
+  add_test(NAME e2e.geometry.randomized COMMAND ${EMBSTAT_EXE} -q geometry ${_stories} --spectrum randomized
+           --spectrum-passes 2 --no-output --format json)
+  set_tests_properties(e2e.geometry.randomized PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
+    "\"isotropy_iw\": null,.*\"isoscore\": 0[.][0-9]+,.*\"spectrum\": {.*\"method\": \"randomized\",.*\"isotropy_iw\": \"skipped\",.*\"passes\": 2,.*\"block\": 26,.*\"basis\": 52,.*\"probes\": 32,.*\"isoscore_se\": .*--spectrum exact computes it")
+  add_test(NAME e2e.geometry.randomized_text COMMAND ${EMBSTAT_EXE} -q geometry ${_stories} --spectrum randomized
+           --spectrum-passes 2 --no-output)
+  set_tests_properties(e2e.geometry.randomized_text PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
+    "IsoScore = 0[.][0-9]+ ±0[.][0-9]+ .*I\\(W\\) not computed: it needs the exact covariance .*spectrum: randomized block Krylov \\(2 passes of 26 vectors")
   geometry_e2e(geometry.bad_target 2 "target 600 is out of range" "${EMBSTAT_EXE};-q;geometry;${_stories};--targets;600")
 endif()
 if(EXISTS ${_stories_bin})

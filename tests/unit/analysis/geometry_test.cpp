@@ -329,6 +329,76 @@ TEST(Geometry, SpectrumIsoScoreAndExplainedVarianceMatchJacobi) {
   EXPECT_NEAR(r.isoscore, isoscore(values), 1e-6);
 }
 
+// Large shapes take the randomized spectrum (block Krylov + Hutch++); it must agree with the
+// exact covariance where that is cheap. d = 200 > the Krylov basis (4 passes x 26 vectors), so
+// the randomized path really is approximate here: a decaying spectrum with an offset and a
+// rogue coordinate, like trained embeddings.
+TEST(Geometry, RandomizedSpectrumAgreesWithTheExactOne) {
+  const std::size_t d = 200;
+  Rows x = gaussian(3000, static_cast<std::int64_t>(d), 31, std::vector<double>(d, 0.4));
+  for (auto& row : x) {
+    for (std::size_t k = 0; k < d; ++k) row[k] = static_cast<float>(row[k] * (0.3 + 3.0 * std::exp(-0.05 * k)));
+    row[77] = static_cast<float>(row[77] + 3.0);
+  }
+  const RowSet rows = row_set(x);
+  GeometryOptions o = fast_options();
+  o.spectrum = SpectrumMethod::Exact;
+  const GeometryReport e = analyze_geometry(rows, Vocabulary{}, o);
+  o.spectrum = SpectrumMethod::Randomized;
+  const GeometryReport r = analyze_geometry(rows, Vocabulary{}, o);
+  EXPECT_EQ(e.spectrum.method, "exact");
+  EXPECT_EQ(r.spectrum.method, "randomized");
+  EXPECT_EQ(r.spectrum.passes, 4);
+  EXPECT_EQ(r.spectrum.block, 26);  // max(K = 10, D = 2) + 16
+  EXPECT_EQ(r.spectrum.basis, 104);
+  EXPECT_EQ(r.spectrum.probes, 32);
+  EXPECT_NEAR(r.total_variance, e.total_variance, 1e-6 * e.total_variance);  // exact in both (f32 ssyrk: 1e-8)
+  ASSERT_EQ(r.explained_variance.size(), 10u);
+  for (std::size_t k = 0; k < 10; ++k) {
+    EXPECT_NEAR(r.eigenvalues[k], e.eigenvalues[k], 2e-3 * e.eigenvalues[k]) << k;
+    EXPECT_LE(r.eigenvalues[k], e.eigenvalues[k] * (1 + 1e-5)) << "Ritz values are lower bounds, " << k;
+  }
+  EXPECT_NEAR(r.removed_variance, e.removed_variance, 1e-4);
+  EXPECT_NEAR(r.spectrum.frobenius_norm, e.spectrum.frobenius_norm, 5e-3 * e.spectrum.frobenius_norm);
+  EXPECT_GT(r.spectrum.isoscore_se, 0.0);
+  EXPECT_LT(std::abs(r.isoscore - e.isoscore), 4 * r.spectrum.isoscore_se + 1e-6);
+  EXPECT_LT(r.spectrum.isoscore_se, 0.01);
+  // Same removed components up to sign: same all-but-the-top rows, so the same sampled fractions.
+  EXPECT_NEAR(r.all_but_top.sampled, e.all_but_top.sampled, 2e-3);
+  EXPECT_NEAR(r.all_but_top_raw.sampled, e.all_but_top_raw.sampled, 2e-3);
+  EXPECT_NEAR(r.all_but_top.mean_cosine, e.all_but_top.mean_cosine, 1e-4);
+  EXPECT_EQ(r.centered.sampled, e.centered.sampled);  // not touched by the spectrum
+  // I(W) needs the exact covariance: skipped, with a note saying how to get it.
+  EXPECT_TRUE(e.isotropy_iw.has_value());
+  EXPECT_EQ(e.spectrum.isotropy_iw, "computed");
+  EXPECT_FALSE(r.isotropy_iw.has_value());
+  EXPECT_EQ(r.spectrum.isotropy_iw, "skipped");
+  EXPECT_TRUE(std::any_of(r.notes.begin(), r.notes.end(),
+                          [](const std::string& n) { return n.find("--spectrum exact") != std::string::npos; }));
+  const auto j = geometry_json(r, Vocabulary{});
+  for (const char* key : {"method", "passes", "block", "basis", "probes", "max_residual", "frobenius_norm",
+                          "frobenius_rel_se", "isoscore_se", "isotropy_iw"})
+    EXPECT_TRUE(j["spectrum"].contains(key)) << key;
+  EXPECT_TRUE(j["isotropy_iw"].is_null());
+  // More passes: closer (the Krylov basis grows), never above the exact eigenvalues.
+  o.spectrum_passes = 7;
+  const GeometryReport r7 = analyze_geometry(rows, Vocabulary{}, o);
+  EXPECT_LE(std::abs(r7.eigenvalues[9] - e.eigenvalues[9]), std::abs(r.eigenvalues[9] - e.eigenvalues[9]) + 1e-12);
+}
+
+TEST(Geometry, AutoSpectrumIsExactOnSmallShapesAndWithExact) {
+  const RowSet rows = row_set(gaussian(300, 16, 32));
+  GeometryOptions o = fast_options();
+  EXPECT_EQ(analyze_geometry(rows, Vocabulary{}, o).spectrum.method, "exact");  // n d^2 far below the budget
+  o.isotropy_iw = false;
+  const GeometryReport off = analyze_geometry(rows, Vocabulary{}, o);
+  EXPECT_EQ(off.spectrum.isotropy_iw, "off");
+  EXPECT_FALSE(off.isotropy_iw.has_value());
+  o.spectrum = SpectrumMethod::Randomized;
+  o.spectrum_passes = 0;
+  EXPECT_THROW(analyze_geometry(rows, Vocabulary{}, o), Error);
+}
+
 TEST(Geometry, IsoScoreOfKnownSpectra) {
   EXPECT_NEAR(isoscore(std::vector<double>(8, 2.5)), 1.0, 1e-12);
   std::vector<double> one_hot(8, 0.0);
@@ -697,9 +767,11 @@ TEST(Geometry, JsonHasTheDocumentedKeys) {
   for (const char* key : {"mean_norm_ratio", "mean_cosine", "cos_to_mean", "fraction_non_negative",
                           "fraction_non_negative_centered", "explained_variance", "fraction_non_negative_all_but_top",
                           "fraction_non_negative_all_but_top_raw", "isotropy_iw", "log_isotropy_iw", "isoscore",
-                          "rogue_dimensions", "classes", "duplicates", "outliers", "zero_rows", "pairs"})
+                          "rogue_dimensions", "classes", "duplicates", "outliers", "zero_rows", "pairs", "spectrum"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["fraction_method"], "sampled");
+  EXPECT_EQ(j["spectrum"]["method"], "exact");
+  EXPECT_EQ(j["spectrum"]["isotropy_iw"], "computed");
   EXPECT_EQ(j["explained_variance"].size(), 8u);
   EXPECT_TRUE(j["rogue_dimensions"][0].contains("dim"));
   EXPECT_TRUE(j["rogue_dimensions"][0].contains("share"));
