@@ -353,36 +353,7 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, co
   return lo_z - hi_z;
 }
 
-// ---- Transformed sets ---------------------------------------------------------------------
-
-// One version: the components removed (n_v may be 0) and an optional offset, applied after the
-// versions before it (stages of the same buffer: centring, then projection, then offset).
-struct VersionStage {
-  std::int64_t n_v = 0;                 // > 0: project out the rows of v (shared by every stage)
-  const std::vector<double>* offset{};  // subtract after projecting
-  const char* what = "";
-};
-
-// Applies one stage in place to m rows of x (centred already for stage 0).
-void apply_stage(const VersionStage& s, const std::vector<float>& v, std::int64_t m, std::int64_t d, float* x,
-                 std::vector<float>& coef) {
-  if (s.n_v > 0) {
-    coef.resize(static_cast<std::size_t>(m * s.n_v));
-    blas::gemm_abt(m, s.n_v, d, x, d, v.data(), d, coef.data(), s.n_v);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(m, "chunk rows"),
-                blas::blas_int(d, "dimension"), blas::blas_int(s.n_v, "components"), -1.0f, coef.data(),
-                blas::blas_int(s.n_v, "components"), v.data(), blas::blas_int(d, "dimension"), 1.0f, x,
-                blas::blas_int(d, "dimension"));
-  }
-  if (s.offset) {
-    const std::vector<double>& o = *s.offset;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < m; ++i) {
-      float* r = x + i * d;
-      for (std::int64_t k = 0; k < d; ++k) r[k] = static_cast<float>(r[k] - o[static_cast<std::size_t>(k)]);
-    }
-  }
-}
+// ---- Transformed sets (--exact: each version built whole for the all-pairs engine) -------
 
 // Centres rows [c0, c0 + m) of the set into x (m x d).
 void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t c0, std::int64_t m, float* x) {
@@ -393,18 +364,6 @@ void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t
     const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
     float* o = x + i * d;
     for (std::int64_t k = 0; k < d; ++k) o[k] = r * u[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
-  }
-}
-
-// Row norms of x (m x d) in double.
-void row_norms(std::int64_t m, std::int64_t d, const float* x, std::vector<double>& out) {
-  out.resize(static_cast<std::size_t>(m));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < m; ++i) {
-    const float* r = x + i * d;
-    double s = 0;
-    for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(r[k]) * r[k];
-    out[static_cast<std::size_t>(i)] = std::sqrt(s);
   }
 }
 
@@ -419,15 +378,37 @@ void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const s
     out = Matrix();
     out = Matrix(n, d);
   }
-  centre_rows(rows, mu, 0, n, out.row(0));
-  blas::BlasThreads all(omp_get_max_threads());
-  std::vector<float> coef;
-  apply_stage({n_v, offset, ""}, v, n, d, out.row(0), coef);
+  float* x = out.row(0);
+  centre_rows(rows, mu, 0, n, x);
+  if (n_v > 0) {
+    blas::BlasThreads all(omp_get_max_threads());
+    std::vector<float> coef(static_cast<std::size_t>(n * n_v));  // (V x_i)_k
+    blas::gemm_abt(n, n_v, d, x, d, v.data(), d, coef.data(), n_v);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(n, "rows"), blas::blas_int(d, "dimension"),
+                blas::blas_int(n_v, "components"), -1.0f, coef.data(), blas::blas_int(n_v, "components"), v.data(),
+                blas::blas_int(d, "dimension"), 1.0f, x, blas::blas_int(d, "dimension"));
+  }
+  if (offset) {
+    const std::vector<double>& o = *offset;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      float* r = x + i * d;
+      for (std::int64_t k = 0; k < d; ++k) r[k] = static_cast<float>(r[k] - o[static_cast<std::size_t>(k)]);
+    }
+  }
+}
+
+// A transformed row shorter than this fraction of its stored row has no direction left (it was
+// the mean, or lay in the removed components, up to rounding): a zero row of that version.
+constexpr double kZeroVersionNorm = 1e-5;
+
+bool usable_version_norm(double version_norm, double stored_norm) {
+  return std::isfinite(version_norm) && version_norm > kZeroVersionNorm * stored_norm;
 }
 
 // A RowSet of transformed rows (row i of `raw` belongs to model row rows.ids[i]), normalised in
 // place in parallel, as make_row_set does (norm in double, x * (1 / norm) rounded to f32). Rows
-// of zero or non-finite norm are dropped and listed in zero_rows.
+// with no direction left (usable_version_norm) are dropped and listed in zero_rows.
 RowSet transformed_set(const RowSet& rows, Matrix raw) {
   const std::int64_t n = raw.n_rows(), d = raw.n_cols();
   std::vector<double> norm(static_cast<std::size_t>(n));
@@ -438,7 +419,7 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
     for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
     const double nr = std::sqrt(s);
     norm[static_cast<std::size_t>(i)] = nr;
-    if (nr > 0 && std::isfinite(nr)) {
+    if (usable_version_norm(nr, rows.norms[static_cast<std::size_t>(i)])) {
       const double inv = 1.0 / nr;
       for (std::int64_t k = 0; k < d; ++k) x[k] = static_cast<float>(x[k] * inv);
     }
@@ -449,7 +430,7 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
   for (std::int64_t i = 0; i < n; ++i) {
     const double nr = norm[static_cast<std::size_t>(i)];
     const std::int64_t id = rows.ids[static_cast<std::size_t>(i)];
-    if (!(nr > 0) || !std::isfinite(nr)) {
+    if (!usable_version_norm(nr, rows.norms[static_cast<std::size_t>(i)])) {
       set.zero_rows.push_back(id);
       continue;
     }
@@ -494,155 +475,210 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
   return f;
 }
 
-// ---- Sampled fractions of the transformed versions, streamed ------------------------------
+// ---- Sampled fractions of the transformed versions, by algebra ----------------------------
 //
 // Without --exact the centred and all-but-the-top versions are only sampled (targets x all
-// rows), so they are never materialised: each chunk of rows is transformed in a per-thread buffer
-// (stream_rows: about 4 MB) with the arithmetic of transformed_rows (centre; project out V; subtract the offset, in
-// place and in that order, so the three versions are three stages of one buffer), then dotted with the targets'
-// transformed unit rows (one sgemm) and reduced. Memory O(chunk x d), not O(n x d); one pass over the rows for all
-// three versions.
+// rows), and their dot products follow from the stored rows without building any version. With
+// c_i = x_i - mu, V the removed components (rows), p_i = V c_i and m = V mu:
+//   centred:                      c_i . c_t
+//   all-but-the-top:              (c_i - V^T p_i) . (c_t - V^T p_t) = c_i . c_t - p_i . p_t
+//   all-but-the-top, raw:         the same rows minus V^T m, which is orthogonal to them: + |m|^2
+// and the squared norms alike: |c_i|^2 (from the common-direction pass, in double), minus
+// |p_i|^2, plus |m|^2. Per chunk of rows one sgemm of the unit rows against [c_t for every
+// target; V] gives every c_i . c_t = norm_i (u_i . c_t) - mu . c_t and every p_i, a small one
+// every p_i . p_t. The mean cosine of each version (identity, section 1) needs the sum of its
+// unit rows, sum_i w_i y_i with w_i = 1 / |y_i|, which is sum_i (w_i norm_i) u_i - mu sum_i w_i -
+// V^T (sum_i w_i p_i) (- V^T m sum_i w_i): one more skinny sgemm per chunk. So one read of the
+// rows serves all three versions, with about T + D vectors where streaming the versions took
+// 3 T + 2 D and a copy of every row.
 
-bool usable_norm(double nr) {
-  return nr > 0 && std::isfinite(nr);
-}
+constexpr int kVersions = 3;  // centred, all-but-the-top, all-but-the-top (raw projection)
 
-std::vector<PairFraction> streamed_fractions(const RowSet& rows, const std::vector<double>& mu,
-                                             const std::vector<float>& v, const std::vector<VersionStage>& stages,
-                                             const std::vector<std::int64_t>& targets, std::int64_t step,
-                                             std::vector<std::string>& notes, const ProgressFn& progress, double p0,
-                                             double p1) {
+std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector<double>& mu,
+                                           const std::vector<double>& centred_norm, const std::vector<float>& v,
+                                           std::int64_t n_v, const std::vector<std::int64_t>& targets,
+                                           std::int64_t step, std::vector<std::string>& notes,
+                                           const ProgressFn& progress, double p0, double p1) {
+  static constexpr const char* kWhat[kVersions] = {"after centring", "after all-but-the-top",
+                                                   "after all-but-the-top (raw projection)"};
   const std::int64_t n = rows.size(), d = rows.dim();
-  const std::size_t n_stages = stages.size();
   const auto n_t = static_cast<std::int64_t>(targets.size());
-  std::vector<float> coef;
+  const std::int64_t width = n_t + n_v;  // columns of the per-chunk product
+  const auto nvz = static_cast<std::size_t>(n_v), dz = static_cast<std::size_t>(d);
 
-  // The targets' transformed unit rows per stage (zero-norm ones are skipped in that version).
+  // m = V mu and |m|^2; per target: c_t, mu . c_t, p_t, and its norm in each version.
+  std::vector<double> vm(nvz, 0.0);
+  for (std::int64_t k = 0; k < n_v; ++k)
+    for (std::int64_t c = 0; c < d; ++c) vm[static_cast<std::size_t>(k)] += v[k * dz + c] * mu[c];
+  double vm_sq = 0;
+  for (const double x : vm) vm_sq += x * x;
+  std::vector<float> against(static_cast<std::size_t>(width) * dz);  // [c_t for every target; V]
+  std::vector<double> mu_ct(static_cast<std::size_t>(n_t));
+  std::vector<float> pt(static_cast<std::size_t>(n_t) * nvz);
   std::vector<std::int64_t> target_pos(static_cast<std::size_t>(n_t));
-  for (std::int64_t t = 0; t < n_t; ++t) target_pos[static_cast<std::size_t>(t)] = *rows.index_of(targets[t]);
-  std::vector<std::vector<float>> target_unit(n_stages);     // present targets x d
-  std::vector<std::vector<std::int64_t>> present(n_stages);  // their positions in `targets`
-  {
-    std::vector<float> tx(static_cast<std::size_t>(n_t * d));
-    for (std::int64_t t = 0; t < n_t; ++t)
-      centre_rows(rows, mu, target_pos[static_cast<std::size_t>(t)], 1, tx.data() + t * d);
-    std::vector<double> nr;
-    blas::BlasThreads all(omp_get_max_threads());
-    for (std::size_t s = 0; s < n_stages; ++s) {
-      apply_stage(stages[s], v, n_t, d, tx.data(), coef);
-      row_norms(n_t, d, tx.data(), nr);
-      for (std::int64_t t = 0; t < n_t; ++t) {
-        if (!usable_norm(nr[static_cast<std::size_t>(t)])) continue;
-        const double inv = 1.0 / nr[static_cast<std::size_t>(t)];
-        for (std::int64_t k = 0; k < d; ++k) target_unit[s].push_back(static_cast<float>(tx[t * d + k] * inv));
-        present[s].push_back(t);
-      }
+  std::vector<std::vector<char>> target_ok(kVersions, std::vector<char>(static_cast<std::size_t>(n_t), 0));
+  for (std::int64_t t = 0; t < n_t; ++t) {
+    const std::int64_t pos = *rows.index_of(targets[static_cast<std::size_t>(t)]);
+    target_pos[static_cast<std::size_t>(t)] = pos;
+    const float* u = rows.unit.row(pos);
+    const double r = rows.norms[static_cast<std::size_t>(pos)];
+    std::vector<double> ct(dz);
+    for (std::int64_t c = 0; c < d; ++c) ct[static_cast<std::size_t>(c)] = r * u[c] - mu[static_cast<std::size_t>(c)];
+    std::copy(ct.begin(), ct.end(), against.begin() + t * d);
+    mu_ct[static_cast<std::size_t>(t)] = dot(mu, ct);
+    double pp = 0;
+    for (std::int64_t k = 0; k < n_v; ++k) {
+      double x = 0;
+      for (std::int64_t c = 0; c < d; ++c) x += v[k * dz + c] * ct[static_cast<std::size_t>(c)];
+      pt[static_cast<std::size_t>(t * n_v + k)] = static_cast<float>(x);
+      pp += x * x;
     }
+    const double c_sq = centred_norm[static_cast<std::size_t>(pos)] * centred_norm[static_cast<std::size_t>(pos)];
+    const double norms[kVersions] = {c_sq, c_sq - pp, c_sq - pp + vm_sq};
+    for (int s = 0; s < kVersions; ++s)
+      target_ok[s][static_cast<std::size_t>(t)] = usable_version_norm(std::sqrt(std::max(norms[s], 0.0)), r);
   }
+  std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n_v * d), against.begin() + n_t * d);
 
-  // Rows go in sub-chunks of `step` rows, one OpenMP task each with single-threaded BLAS: with
+  // Rows go in sub-chunks of `step` rows, one OpenMP task each with single-threaded BLAS (with
   // threaded BLAS between OpenMP regions per chunk, the two thread pools' spinning costs more
-  // than the work. Sub-chunks are grouped (kStreamGroup per group, in order); each writes its
-  // column sums to its own slot and the slots are added in order after the group, so the sums
-  // do not depend on the thread count. Counts are integers.
+  // than the work). Sub-chunks are grouped (kStreamGroup per group, in order); each writes its
+  // sums to its own slot and the slots are added in order after the group, so the sums do not
+  // depend on the thread count. Counts are integers.
   const int n_threads = std::max(1, omp_get_max_threads());
+  const std::int64_t cap = std::min(step, n);
   struct Scratch {
-    std::vector<float> x, coef, g;
-    std::vector<double> nr;
-    std::vector<std::int64_t> non_negative, negative, rows;  // [stage][target], [stage]
+    std::vector<float> a, p, pp, w;  // rows x width, rows x n_v, rows x n_t, rows x kVersions
+    std::vector<double> norm;        // rows x kVersions (0: not usable)
+    std::vector<std::int64_t> non_negative, negative, rows;  // [version][target], [version]
   };
   std::vector<Scratch> scratch(static_cast<std::size_t>(n_threads));
   for (Scratch& sc : scratch) {
-    sc.x.resize(static_cast<std::size_t>(std::min(step, n) * d));
-    sc.coef.reserve(static_cast<std::size_t>(std::min(step, n) *
-                                             std::max<std::int64_t>(1, static_cast<std::int64_t>(v.size()) / d)));
-    sc.g.resize(static_cast<std::size_t>(std::min(step, n) * n_t));
-    sc.nr.resize(static_cast<std::size_t>(std::min(step, n)));
-    sc.non_negative.assign(n_stages * static_cast<std::size_t>(n_t), 0);
-    sc.negative.assign(n_stages * static_cast<std::size_t>(n_t), 0);
-    sc.rows.assign(n_stages, 0);
+    sc.a.resize(static_cast<std::size_t>(cap * width));
+    sc.p.resize(static_cast<std::size_t>(cap) * nvz);
+    sc.pp.resize(static_cast<std::size_t>(cap * n_t));
+    sc.w.resize(static_cast<std::size_t>(cap * kVersions));
+    sc.norm.resize(static_cast<std::size_t>(cap * kVersions));
+    sc.non_negative.assign(kVersions * static_cast<std::size_t>(n_t), 0);
+    sc.negative.assign(kVersions * static_cast<std::size_t>(n_t), 0);
+    sc.rows.assign(kVersions, 0);
   }
   constexpr std::int64_t kStreamGroup = 32;
-  const auto slot_size = n_stages * static_cast<std::size_t>(d);
+  // Per slot: sum_i (w_i norm_i) u_i (kVersions x d), sum_i w_i (kVersions), sum_i w_i p_i (2 x n_v).
+  const std::size_t slot_size = kVersions * dz + kVersions + 2 * nvz;
   std::vector<double> slots(static_cast<std::size_t>(kStreamGroup) * slot_size);
-  std::vector<std::vector<double>> unit_sum(n_stages, std::vector<double>(static_cast<std::size_t>(d), 0.0));
+  std::vector<double> total(slot_size, 0.0);
+  std::vector<float> part_buffer(static_cast<std::size_t>(n_threads) * kVersions * dz);
   blas::BlasThreads one(1);
   for (std::int64_t g0 = 0; g0 < n; g0 += step * kStreamGroup) {
     const std::int64_t n_sub = std::min(kStreamGroup, (n - g0 + step - 1) / step);
     std::fill(slots.begin(), slots.end(), 0.0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
     for (std::int64_t q = 0; q < n_sub; ++q) {
-      Scratch& sc = scratch[static_cast<std::size_t>(omp_get_thread_num())];
+      const int thread = omp_get_thread_num();
+      Scratch& sc = scratch[static_cast<std::size_t>(thread)];
       const std::int64_t c0 = g0 + q * step, m = std::min(step, n - c0);
-      float* x = sc.x.data();
-      centre_rows(rows, mu, c0, m, x);
-      for (std::size_t s = 0; s < n_stages; ++s) {
-        apply_stage(stages[s], v, m, d, x, sc.coef);
-        row_norms(m, d, x, sc.nr);
-        double* sum = slots.data() + static_cast<std::size_t>(q) * slot_size + s * static_cast<std::size_t>(d);
-        for (std::int64_t i = 0; i < m; ++i) {
-          const double r = sc.nr[static_cast<std::size_t>(i)];
-          if (!usable_norm(r)) continue;
-          ++sc.rows[s];
-          const double inv = 1.0 / r;
-          const float* row = x + i * d;
-          for (std::int64_t k = 0; k < d; ++k) sum[k] += row[k] * inv;
+      double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
+      blas::gemm_abt(m, width, d, rows.unit.row(c0), d, against.data(), d, sc.a.data(), width);
+      for (std::int64_t i = 0; i < m; ++i) {
+        const auto ii = static_cast<std::size_t>(i);
+        const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
+        const float* ai = sc.a.data() + i * width;
+        double pp = 0;
+        for (std::int64_t k = 0; k < n_v; ++k) {
+          const double x = r * static_cast<double>(ai[n_t + k]) - vm[static_cast<std::size_t>(k)];
+          sc.p[ii * nvz + static_cast<std::size_t>(k)] = static_cast<float>(x);
+          pp += x * x;
         }
-        // Signs against every present target: cos >= 0 exactly when the dot of the raw row with
-        // the target's unit row is >= 0.
-        const auto n_p = static_cast<std::int64_t>(present[s].size());
-        if (n_p == 0) continue;
-        blas::gemm_abt(m, n_p, d, x, d, target_unit[s].data(), d, sc.g.data(), n_p);
-        std::int64_t* nn = sc.non_negative.data() + s * static_cast<std::size_t>(n_t);
-        std::int64_t* ng = sc.negative.data() + s * static_cast<std::size_t>(n_t);
-        for (std::int64_t i = 0; i < m; ++i) {
-          if (!usable_norm(sc.nr[static_cast<std::size_t>(i)])) continue;
-          const float* gi = sc.g.data() + i * n_p;
-          for (std::int64_t p = 0; p < n_p; ++p) ++(gi[p] >= 0 ? nn : ng)[p];
+        const double c = centred_norm[static_cast<std::size_t>(c0 + i)];
+        const double sq[kVersions] = {c * c, c * c - pp, c * c - pp + vm_sq};
+        for (int s = 0; s < kVersions; ++s) {
+          const double nr = std::sqrt(std::max(sq[s], 0.0));
+          const bool ok = usable_version_norm(nr, r);
+          sc.norm[ii * kVersions + static_cast<std::size_t>(s)] = ok ? nr : 0.0;
+          const double w = ok ? 1.0 / nr : 0.0;
+          sc.w[ii * kVersions + static_cast<std::size_t>(s)] = static_cast<float>(w * r);
+          slot[kVersions * dz + static_cast<std::size_t>(s)] += w;
+          if (s > 0)
+            for (std::int64_t k = 0; k < n_v; ++k)
+              slot[kVersions * dz + kVersions + static_cast<std::size_t>(s - 1) * nvz + static_cast<std::size_t>(k)] +=
+                  w * sc.p[ii * nvz + static_cast<std::size_t>(k)];
+          sc.rows[static_cast<std::size_t>(s)] += ok;
         }
-        // Take back each target's pair with itself (counted above when its row is in this chunk).
-        for (std::int64_t p = 0; p < n_p; ++p) {
-          const std::int64_t i = target_pos[static_cast<std::size_t>(present[s][static_cast<std::size_t>(p)])] - c0;
-          if (i < 0 || i >= m || !usable_norm(sc.nr[static_cast<std::size_t>(i)])) continue;
-          --(sc.g[static_cast<std::size_t>(i * n_p + p)] >= 0 ? nn : ng)[p];
+      }
+      // sum_i (w_i norm_i) u_i per version.
+      float* part = part_buffer.data() + static_cast<std::size_t>(thread) * kVersions * dz;
+      blas::gemm_atb(kVersions, d, m, sc.w.data(), kVersions, rows.unit.row(c0), d, part, d);
+      for (std::size_t e = 0; e < kVersions * dz; ++e) slot[e] += part[e];
+      if (n_v > 0) blas::gemm_abt(m, n_t, n_v, sc.p.data(), n_v, pt.data(), n_v, sc.pp.data(), n_t);
+      // Signs against every usable target: cos >= 0 exactly when the dot product is >= 0.
+      for (std::int64_t i = 0; i < m; ++i) {
+        const auto ii = static_cast<std::size_t>(i);
+        const float* ai = sc.a.data() + i * width;
+        const float* ppi = sc.pp.data() + i * n_t;
+        const std::int64_t pos = c0 + i;
+        const double r = rows.norms[static_cast<std::size_t>(pos)];
+        for (std::int64_t t = 0; t < n_t; ++t) {
+          if (target_pos[static_cast<std::size_t>(t)] == pos) continue;
+          const double centred = r * static_cast<double>(ai[t]) - mu_ct[static_cast<std::size_t>(t)];
+          const double projected = centred - (n_v > 0 ? static_cast<double>(ppi[t]) : 0.0);
+          const double value[kVersions] = {centred, projected, projected + vm_sq};
+          for (int s = 0; s < kVersions; ++s) {
+            if (!target_ok[s][static_cast<std::size_t>(t)] || sc.norm[ii * kVersions + static_cast<std::size_t>(s)] == 0)
+              continue;
+            const std::size_t at = static_cast<std::size_t>(s) * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(t);
+            ++(value[s] >= 0 ? sc.non_negative : sc.negative)[at];
+          }
         }
       }
     }
-    for (std::int64_t q = 0; q < n_sub; ++q)
-      for (std::size_t s = 0; s < n_stages; ++s) {
-        const double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size + s * static_cast<std::size_t>(d);
-        for (std::int64_t k = 0; k < d; ++k) unit_sum[s][static_cast<std::size_t>(k)] += slot[k];
-      }
+    for (std::int64_t q = 0; q < n_sub; ++q) {
+      const double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
+      for (std::size_t e = 0; e < slot_size; ++e) total[e] += slot[e];
+    }
     if (progress) {
       const std::int64_t done = std::min(n, g0 + step * kStreamGroup);
       progress(p0 + (p1 - p0) * static_cast<double>(done) / static_cast<double>(n));
     }
   }
-  std::vector<PairFraction> out(n_stages);
-  for (std::size_t s = 0; s < n_stages; ++s) {
-    PairFraction& f = out[s];
-    for (const Scratch& sc : scratch) f.rows += sc.rows[s];
+
+  std::vector<PairFraction> out(kVersions);
+  for (int s = 0; s < kVersions; ++s) {
+    PairFraction& f = out[static_cast<std::size_t>(s)];
+    for (const Scratch& sc : scratch) f.rows += sc.rows[static_cast<std::size_t>(s)];
+    // Sum of the version's unit rows: sum (w norm) u - mu sum w - V^T (sum w p) (- V^T m sum w).
+    const double* su = total.data() + static_cast<std::size_t>(s) * dz;
+    const double sw = total[kVersions * dz + static_cast<std::size_t>(s)];
+    std::vector<double> sum(su, su + d);
+    for (std::int64_t c = 0; c < d; ++c) sum[static_cast<std::size_t>(c)] -= mu[static_cast<std::size_t>(c)] * sw;
+    if (s > 0)
+      for (std::int64_t k = 0; k < n_v; ++k) {
+        double coef = total[kVersions * dz + kVersions + static_cast<std::size_t>(s - 1) * nvz + static_cast<std::size_t>(k)];
+        if (s == 2) coef += vm[static_cast<std::size_t>(k)] * sw;
+        for (std::int64_t c = 0; c < d; ++c) sum[static_cast<std::size_t>(c)] -= coef * v[static_cast<std::size_t>(k) * dz + static_cast<std::size_t>(c)];
+      }
     if (f.rows >= 2)
       // The unit rows are exact in double here: sum |u_i|^2 = rows.
-      f.mean_cosine = (dot(unit_sum[s], unit_sum[s]) - static_cast<double>(f.rows)) /
+      f.mean_cosine = (dot(sum, sum) - static_cast<double>(f.rows)) /
                       (static_cast<double>(f.rows) * static_cast<double>(f.rows - 1));
-    const auto n_p = static_cast<std::int64_t>(present[s].size());
+    std::int64_t n_p = 0;
+    for (const char ok : target_ok[static_cast<std::size_t>(s)]) n_p += ok;
     if (n_p < n_t)
-      notes.push_back(std::to_string(n_t - n_p) + " target(s) have zero norm " + stages[s].what +
-                      " and were skipped there");
+      notes.push_back(std::to_string(n_t - n_p) + " target(s) have zero norm " + kWhat[s] + " and were skipped there");
     if (f.rows < 2 || n_p == 0) continue;
     // Per target: the fraction of the other rows with cos >= 0; mean and population std over targets.
-    std::vector<double> frac(static_cast<std::size_t>(n_p));
+    std::vector<double> frac;
     double mean = 0;
-    for (std::int64_t p = 0; p < n_p; ++p) {
-      const std::size_t at = s * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(p);
+    for (std::int64_t t = 0; t < n_t; ++t) {
+      if (!target_ok[static_cast<std::size_t>(s)][static_cast<std::size_t>(t)]) continue;
+      const std::size_t at = static_cast<std::size_t>(s) * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(t);
       std::int64_t nn = 0, all_j = 0;
       for (const Scratch& sc : scratch) {
         nn += sc.non_negative[at];
         all_j += sc.non_negative[at] + sc.negative[at];
       }
-      frac[static_cast<std::size_t>(p)] = all_j ? static_cast<double>(nn) / static_cast<double>(all_j) : 0.0;
-      mean += frac[static_cast<std::size_t>(p)];
+      frac.push_back(all_j ? static_cast<double>(nn) / static_cast<double>(all_j) : 0.0);
+      mean += frac.back();
     }
     mean /= static_cast<double>(n_p);
     double var = 0;
@@ -1064,17 +1100,14 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   lap("fraction: as stored");
   report_progress(q0 + step);
   if (!options.exact) {
-    // Streamed: one pass, no n x d working matrix (the three versions are stages of one chunk).
-    const std::vector<VersionStage> stages = {{0, nullptr, "after centring"},
-                                              {n_remove, nullptr, "after all-but-the-top"},
-                                              {0, &raw_offset, "after all-but-the-top (raw projection)"}};
-    std::vector<PairFraction> f = streamed_fractions(rows, mu, top_vectors, stages, rep.targets,
-                                                     options.chunk_rows > 0 ? options.chunk_rows : stream_rows(d),
-                                                     rep.notes, progress, q0 + step, 0.95);
+    // By algebra from the stored rows: one pass, no version built (sampled_versions).
+    std::vector<PairFraction> f =
+        sampled_versions(rows, mu, dist, top_vectors, n_remove, rep.targets,
+                         options.chunk_rows > 0 ? options.chunk_rows : stream_rows(d), rep.notes, progress, q0 + step, 0.95);
     rep.centered = f[0];
     rep.all_but_top = f[1];
     rep.all_but_top_raw = f[2];
-    lap("fractions: centred, all-but-the-top (streamed)");
+    lap("fractions: centred, all-but-the-top (by algebra)");
   } else {
     // With --exact each version is a full all-pairs pass over its own normalised rows. The three
     // share one working matrix: built, normalised, counted, and handed back for the next one.

@@ -68,7 +68,9 @@ void orthonormalise_rows(std::vector<double>& q, std::int64_t w, std::int64_t d)
 std::vector<double> covariance_times(const RowSet& rows, const std::vector<double>& mu, const std::vector<double>& q,
                                      std::int64_t w, const ProgressFn& progress) {
   const std::int64_t n = rows.size(), d = rows.dim();
-  const std::int64_t step = blas::chunk_rows_for(d);
+  // Rows are read in place (no centred copy), so chunks can be long: only the f32 sum over a
+  // chunk's rows inside the sgemm bounds them.
+  constexpr std::int64_t step = 8192;
   const std::vector<float> qf(q.begin(), q.end());
   std::vector<double> q_mu(static_cast<std::size_t>(w));
   for (std::int64_t j = 0; j < w; ++j) q_mu[static_cast<std::size_t>(j)] = dot(q.data() + j * d, mu.data(), d);

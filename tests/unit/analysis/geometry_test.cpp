@@ -682,7 +682,11 @@ TEST(Geometry, SameResultForAnyThreadCount) {
 // with it they are built whole and sampled by `sample`'s engine. Both must count the same signs:
 // here 1,000 rows in sub-chunks of 24 (two groups of 32 sub-chunks, the last one short), targets
 // at sub-chunk and group edges; and the streamed sums must not depend on the thread count.
-TEST(Geometry, StreamedFractionsMatchMaterialisedVersions) {
+// Without --exact the transformed versions' fractions come by algebra from the stored rows
+// (sampled_versions); with it each version is built whole. Same targets, same rows dropped; a
+// sign can differ only for a pair within f32 rounding of cos = 0 (none here), and the mean
+// cosines agree to rounding of f32 products.
+TEST(Geometry, SampledVersionsMatchMaterialisedVersions) {
   Rows x = gaussian(1000, 24, 23, std::vector<double>(24, 0.4));
   for (auto& row : x) row[3] = static_cast<float>(row[3] * 4);
   x[500] = mean_row(x);  // zero after centring: dropped from those versions
@@ -706,7 +710,7 @@ TEST(Geometry, StreamedFractionsMatchMaterialisedVersions) {
     EXPECT_EQ(a->targets, b->targets);
     EXPECT_EQ(a->sampled, b->sampled);
     EXPECT_EQ(a->sampled_std, b->sampled_std);
-    EXPECT_NEAR(a->mean_cosine, b->mean_cosine, 1e-9);
+    EXPECT_NEAR(a->mean_cosine, b->mean_cosine, 1e-6);
     EXPECT_FALSE(a->exact.has_value());
     EXPECT_EQ(a->mean_cosine, c->mean_cosine);
     EXPECT_EQ(a->sampled, c->sampled);
