@@ -1,6 +1,7 @@
 // geometry_bench — wall time of `geometry` per stage on synthetic matrices of the study's shapes.
 //
 //   geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]
+//                  [--decay A] [--compare]
 //
 // Each shape: an N(0,1) matrix (random_normal_matrix, seeded) plus a constant offset of 0.3 per
 // coordinate and one rogue coordinate (+4), so every stage does real work; a synthetic
@@ -9,7 +10,9 @@
 // (262,208 x 5,376) from the measured one: O(n d) stages scale by n d, the two BLAS-3 passes by
 // n d^2, the eigen-decompositions by d^3, the randomized spectrum by n d w, w = max(10, d / 100) + 16 (from CPU time /
 // threads, robust to a busy machine). Default shapes: 151,936 x 1,024 and 151,936 x 2,560. --spectrum as `geometry
-// --spectrum` (default auto).
+// --spectrum` (default auto). --decay A scales coordinate k by (k + 1)^(-A / 2) (covariance
+// eigenvalues ~ k^-A, a power law like trained embeddings' instead of a flat bulk); --compare
+// also runs the exact spectrum on the same matrix and prints how far the randomized one is.
 #include <sys/resource.h>
 
 #include <fmt/format.h>
@@ -71,8 +74,11 @@ int main(int argc, char** argv) {
   bool iw = true;
   embstat::SpectrumMethod spectrum = embstat::SpectrumMethod::Auto;
   int passes = 4;
+  double decay = 0;
+  bool compare = false;
   const char* usage =
-      "usage: geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]\n";
+      "usage: geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]\n"
+      "                      [--decay A] [--compare]\n";
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     std::int64_t n = 0, d = 0;
@@ -80,6 +86,10 @@ int main(int argc, char** argv) {
       omp_set_num_threads(std::atoi(argv[++a]));
     else if (arg == "--no-iw")
       iw = false;
+    else if (arg == "--decay" && a + 1 < argc)
+      decay = std::atof(argv[++a]);
+    else if (arg == "--compare")
+      compare = true;
     else if (arg == "--passes" && a + 1 < argc)
       passes = std::max(1, std::atoi(argv[++a]));
     else if (arg == "--spectrum" && a + 1 < argc) {
@@ -114,7 +124,8 @@ int main(int argc, char** argv) {
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
       float* r = m.row(i);
-      for (std::int64_t k = 0; k < d; ++k) r[k] += 0.3f;
+      for (std::int64_t k = 0; k < d; ++k)
+        r[k] = (decay > 0 ? r[k] * static_cast<float>(std::pow(k + 1.0, -decay / 2)) : r[k]) + 0.3f;
       r[d / 3] += 4.0f;
     }
     const embstat::RowSet rows = embstat::make_row_set(std::move(m), embstat::RowFilter{});
@@ -179,6 +190,22 @@ int main(int argc, char** argv) {
       fmt::print("; IsoScore se {:.2g}, |C|_F se {:.2g}, Ritz residual {:.2g}", r.spectrum.isoscore_se,
                  r.spectrum.frobenius_rel_se, r.spectrum.max_residual);
     fmt::print("\n");
+    if (compare && r.spectrum.method == "randomized") {
+      o.spectrum = embstat::SpectrumMethod::Exact;
+      o.isotropy_iw = false;
+      const auto t2 = Clock::now();
+      const GeometryReport e = embstat::analyze_geometry(rows, vocab, o);
+      const double exact_s = std::chrono::duration<double>(Clock::now() - t2).count();
+      double worst = 0;  // largest relative error of the top K eigenvalues
+      for (std::size_t k = 0; k < e.eigenvalues.size() && k < r.eigenvalues.size(); ++k)
+        worst = std::max(worst, std::abs(r.eigenvalues[k] - e.eigenvalues[k]) / e.eigenvalues[k]);
+      fmt::print("  compare with exact ({:.1f} s): top-{} eigenvalues max rel. error {:.2g}; removed variance {:.6f} vs "
+                 "{:.6f}; IsoScore {:.5f} vs {:.5f} ({:.1f} se); all-but-the-top {:.4f} vs {:.4f}, raw {:.4f} vs "
+                 "{:.4f}\n",
+                 exact_s, e.eigenvalues.size(), worst, r.removed_variance, e.removed_variance, r.isoscore, e.isoscore,
+                 std::abs(r.isoscore - e.isoscore) / std::max(r.spectrum.isoscore_se, 1e-300), r.all_but_top.sampled,
+                 e.all_but_top.sampled, r.all_but_top_raw.sampled, e.all_but_top_raw.sampled);
+    }
   }
   return 0;
 }

@@ -1062,6 +1062,9 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     so.wanted = std::max<std::int64_t>({options.components, n_remove, 1});
     so.passes = options.spectrum_passes;
     so.seed = options.seed;
+    double trace = 0;  // (1/n) sum |x_i - mu|^2, from the centroid distances (in order)
+    for (const double x : dist) trace += x * x;
+    so.trace = trace / nd;
     if (progress) so.progress = [&](double f) { progress(0.05 + 0.55 * f); };
     RandomizedSpectrum rs = randomized_spectrum(rows, mu, so);
     take_spectrum(rs.values, rs.trace, rs.vectors);

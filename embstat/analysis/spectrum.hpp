@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "embstat/analysis/row_set.hpp"
@@ -35,6 +36,7 @@ struct SpectrumOptions {
   int passes = 4;                // products with C (the first is the range finder), >= 1
   std::int64_t probes = 32;      // Hutch++ probes for the Frobenius tail (0: no estimate of it)
   std::uint64_t seed = 0;
+  std::optional<double> trace;   // (1/n) sum |x_i - mu|^2 when the caller has it (saves a pass)
   ProgressFn progress;           // fraction of the passes done, in [0, 1]
 };
 
