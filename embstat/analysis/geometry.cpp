@@ -31,8 +31,8 @@ constexpr std::int64_t kClassPartners = kGeometryClassPartners;
 // Rows per chunk of the BLAS-3 passes (covariance, I(W)): blas::chunk_rows_for.
 std::int64_t chunk_rows(std::int64_t d) { return blas::chunk_rows_for(d); }
 
-// Rows per task of the streamed fractions: about 4 MB of rows (L2/L3-sized), at least 64.
-std::int64_t stream_rows(std::int64_t d) {
+// Rows per task of the sampled fractions: about 4 MB of rows (L2/L3-sized), at least 64.
+std::int64_t task_rows(std::int64_t d) {
   return std::clamp((std::int64_t{1} << 20) / std::max<std::int64_t>(d, 1), std::int64_t{64}, std::int64_t{4096});
 }
 
@@ -489,8 +489,8 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
 // every p_i . p_t. The mean cosine of each version (identity, section 1) needs the sum of its
 // unit rows, sum_i w_i y_i with w_i = 1 / |y_i|, which is sum_i (w_i norm_i) u_i - mu sum_i w_i -
 // V^T (sum_i w_i p_i) (- V^T m sum_i w_i): one more skinny sgemm per chunk. So one read of the
-// rows serves all three versions, with about T + D vectors where streaming the versions took
-// 3 T + 2 D and a copy of every row.
+// rows serves all three versions, with T + D vectors, where transforming each chunk of rows and
+// dotting every version with the targets took 3 T + 2 D and a copy of every row.
 
 constexpr int kVersions = 3;  // centred, all-but-the-top, all-but-the-top (raw projection)
 
@@ -542,7 +542,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
 
   // Rows go in sub-chunks of `step` rows, one OpenMP task each with single-threaded BLAS (with
   // threaded BLAS between OpenMP regions per chunk, the two thread pools' spinning costs more
-  // than the work). Sub-chunks are grouped (kStreamGroup per group, in order); each writes its
+  // than the work). Sub-chunks are grouped (kTaskGroup per group, in order); each writes its
   // sums to its own slot and the slots are added in order after the group, so the sums do not
   // depend on the thread count. Counts are integers.
   const int n_threads = std::max(1, omp_get_max_threads());
@@ -563,15 +563,15 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     sc.negative.assign(kVersions * static_cast<std::size_t>(n_t), 0);
     sc.rows.assign(kVersions, 0);
   }
-  constexpr std::int64_t kStreamGroup = 32;
+  constexpr std::int64_t kTaskGroup = 32;
   // Per slot: sum_i (w_i norm_i) u_i (kVersions x d), sum_i w_i (kVersions), sum_i w_i p_i (2 x n_v).
   const std::size_t slot_size = kVersions * dz + kVersions + 2 * nvz;
-  std::vector<double> slots(static_cast<std::size_t>(kStreamGroup) * slot_size);
+  std::vector<double> slots(static_cast<std::size_t>(kTaskGroup) * slot_size);
   std::vector<double> total(slot_size, 0.0);
   std::vector<float> part_buffer(static_cast<std::size_t>(n_threads) * kVersions * dz);
   blas::BlasThreads one(1);
-  for (std::int64_t g0 = 0; g0 < n; g0 += step * kStreamGroup) {
-    const std::int64_t n_sub = std::min(kStreamGroup, (n - g0 + step - 1) / step);
+  for (std::int64_t g0 = 0; g0 < n; g0 += step * kTaskGroup) {
+    const std::int64_t n_sub = std::min(kTaskGroup, (n - g0 + step - 1) / step);
     std::fill(slots.begin(), slots.end(), 0.0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
     for (std::int64_t q = 0; q < n_sub; ++q) {
@@ -637,7 +637,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
       for (std::size_t e = 0; e < slot_size; ++e) total[e] += slot[e];
     }
     if (progress) {
-      const std::int64_t done = std::min(n, g0 + step * kStreamGroup);
+      const std::int64_t done = std::min(n, g0 + step * kTaskGroup);
       progress(p0 + (p1 - p0) * static_cast<double>(done) / static_cast<double>(n));
     }
   }
@@ -1106,7 +1106,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     // By algebra from the stored rows: one pass, no version built (sampled_versions).
     std::vector<PairFraction> f =
         sampled_versions(rows, mu, dist, top_vectors, n_remove, rep.targets,
-                         options.chunk_rows > 0 ? options.chunk_rows : stream_rows(d), rep.notes, progress, q0 + step, 0.95);
+                         options.chunk_rows > 0 ? options.chunk_rows : task_rows(d), rep.notes, progress, q0 + step, 0.95);
     rep.centered = f[0];
     rep.all_but_top = f[1];
     rep.all_but_top_raw = f[2];

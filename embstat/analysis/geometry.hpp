@@ -22,9 +22,10 @@
 // Cost: O(n d) passes, plus either the exact covariance and I(W), O(n d^2) BLAS-3 (one ssyrk
 // pass and one sgemm pass over the rows) and two d x d eigen-decompositions O(d^3), or the
 // randomized spectrum, O(n d w) per pass (SpectrumMethod). Memory: the
-// RowSet, plus a few d x d double matrices, plus a 4 MB chunk of transformed rows per thread (the
-// sampled centred / all-but-the-top versions are streamed; with options.exact each is built
-// whole for all_pairs, one n x d working matrix). Not thread-safe per call (uses OpenBLAS's
+// RowSet, plus a few d x d double matrices (exact spectrum) or a few d x 300 ones (randomized),
+// plus small per-thread chunks (the sampled centred / all-but-the-top fractions come by algebra
+// from the stored rows; with options.exact each version is built whole for all_pairs, one n x d
+// working matrix). Not thread-safe per call (uses OpenBLAS's
 // global thread count); results do not depend on the thread count.
 #pragma once
 
@@ -74,7 +75,7 @@ struct GeometryOptions {
   bool isotropy_iw = true;            // compute I(W) when the spectrum is exact (an extra n x d x d sgemm pass)
   SpectrumMethod spectrum = SpectrumMethod::Auto;
   int spectrum_passes = 4;            // passes over the rows of the randomized spectrum
-  std::int64_t chunk_rows = 0;        // rows per task of the streamed fractions; 0 = ~4 MB of rows (tests force small)
+  std::int64_t chunk_rows = 0;        // rows per task of the sampled fractions; 0 = ~4 MB of rows (tests force small)
   ProgressFn progress;
 };
 

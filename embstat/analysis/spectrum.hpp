@@ -61,7 +61,8 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
 
 // IsoScore (Rudman et al. 2022) from the two moments of the eigenvalues it depends on: with
 // lambda^ = sqrt(d) lambda / |lambda|, sum lambda^2 = |C|_F^2 and sum lambda = trace C,
-// |lambda^ - 1|^2 = 2 d - 2 sqrt(d) trace / |C|_F, so no eigen-decomposition is needed.
+// |lambda^ - 1|^2 = 2 d - 2 sqrt(d) trace / |C|_F, so no eigen-decomposition is needed (the
+// formula reduces to (PR - 1) / (d - 1), PR = trace^2 / |C|_F^2 the participation ratio).
 // Equal to isoscore(eigenvalues) for nonnegative eigenvalues. d >= 2.
 double isoscore_from_moments(std::int64_t d, double trace, double frobenius);
 

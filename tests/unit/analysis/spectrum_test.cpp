@@ -212,6 +212,8 @@ TEST(IsoScoreFromMoments, EqualsIsoScoreOfTheEigenvalues) {
     EXPECT_NEAR(isoscore_from_moments(static_cast<std::int64_t>(lambda.size()), trace, std::sqrt(f)),
                 isoscore(lambda), 1e-12);
   }
+  // It is the participation ratio PR = trace^2 / |C|_F^2, rescaled: (PR - 1) / (d - 1).
+  EXPECT_NEAR(isoscore_from_moments(10, 6.0, std::sqrt(14.0)), (36.0 / 14.0 - 1) / 9, 1e-12);
   EXPECT_EQ(isoscore_from_moments(4, 0, 0), 0.0);
   EXPECT_THROW(isoscore_from_moments(1, 1, 1), Error);
 }
