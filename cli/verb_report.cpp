@@ -294,6 +294,8 @@ json geometry_report_json(const GeometryReport& g, const Model& model, const Row
           {"isotropy_iw", finite(g.isotropy_iw)},
           {"log_isotropy_iw", finite(g.log_isotropy_iw)},
           {"isoscore", g.isoscore},
+          {"spectrum_method", g.spectrum.method},
+          {"isoscore_se", g.spectrum.isoscore_se},
           {"rogue_dimensions", rogue},
           {"classes", classes_json(g, model, rows, exact)},
           {"duplicate_rows", g.duplicates.redundant},

@@ -502,7 +502,8 @@
       const rogue = (g.rogue_dimensions || []).slice(0, 4).map((r) => r.dim + ': ' + pct(r.share)).join(', ');
       return el('tr', null, el('td', { class: 'l', text: m.name }), el('td', { text: fix(g.mean_norm_ratio, 3) }),
                 el('td', { text: fix(g.mean_cosine, 4) }), el('td', { text: g.cos_to_mean ? pct(g.cos_to_mean.fraction_positive) : '–' }),
-                el('td', { text: fix(g.isotropy_iw, 4) }), el('td', { text: fix(g.isoscore, 4) }), el('td', { class: 'l', text: rogue || '–' }));
+                el('td', { text: fix(g.isotropy_iw, 4) }), el('td', { text: fix(g.isoscore, 4) + (g.spectrum_method === 'randomized' ? ' ±' + fix(g.isoscore_se, 4) : '') }),
+                el('td', { class: 'l', text: rogue || '–' }));
     });
     s.appendChild(el('div', { class: 'scroll' }, el('table', null, el('thead', null, head), el('tbody', null, body))));
   })();
