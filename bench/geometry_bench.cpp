@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
         std::fputs(usage, stderr);
         return 2;
       }
-    }    else if (parse_shape(arg, n, d))
+    } else if (parse_shape(arg, n, d))
       shapes.emplace_back(n, d);
     else {
       std::fputs(usage, stderr);
@@ -184,8 +184,9 @@ int main(int argc, char** argv) {
                r.original.sampled, r.centered.sampled, r.rogue_dimensions.empty() ? -1 : r.rogue_dimensions[0].dim,
                d / 3, r.isoscore);
     fmt::print("  spectrum {}: explained {:.6f} {:.6f}, removed {:.6f}; all-but-the-top {:.4f} / raw {:.4f}",
-               r.spectrum.method, r.explained_variance.at(0), r.explained_variance.size() > 1 ? r.explained_variance[1] : 0,
-               r.removed_variance, r.all_but_top.sampled, r.all_but_top_raw.sampled);
+               r.spectrum.method, r.explained_variance.at(0),
+               r.explained_variance.size() > 1 ? r.explained_variance[1] : 0, r.removed_variance, r.all_but_top.sampled,
+               r.all_but_top_raw.sampled);
     if (r.spectrum.method == "randomized")
       fmt::print("; IsoScore se {:.2g}, |C|_F se {:.2g}, Ritz residual {:.2g}", r.spectrum.isoscore_se,
                  r.spectrum.frobenius_rel_se, r.spectrum.max_residual);
@@ -199,12 +200,13 @@ int main(int argc, char** argv) {
       double worst = 0;  // largest relative error of the top K eigenvalues
       for (std::size_t k = 0; k < e.eigenvalues.size() && k < r.eigenvalues.size(); ++k)
         worst = std::max(worst, std::abs(r.eigenvalues[k] - e.eigenvalues[k]) / e.eigenvalues[k]);
-      fmt::print("  compare with exact ({:.1f} s): top-{} eigenvalues max rel. error {:.2g}; removed variance {:.6f} vs "
-                 "{:.6f}; IsoScore {:.5f} vs {:.5f} ({:.1f} se); all-but-the-top {:.4f} vs {:.4f}, raw {:.4f} vs "
-                 "{:.4f}\n",
-                 exact_s, e.eigenvalues.size(), worst, r.removed_variance, e.removed_variance, r.isoscore, e.isoscore,
-                 std::abs(r.isoscore - e.isoscore) / std::max(r.spectrum.isoscore_se, 1e-300), r.all_but_top.sampled,
-                 e.all_but_top.sampled, r.all_but_top_raw.sampled, e.all_but_top_raw.sampled);
+      fmt::print(
+          "  compare with exact ({:.1f} s): top-{} eigenvalues max rel. error {:.2g}; removed variance {:.6f} vs "
+          "{:.6f}; IsoScore {:.5f} vs {:.5f} ({:.1f} se); all-but-the-top {:.4f} vs {:.4f}, raw {:.4f} vs "
+          "{:.4f}\n",
+          exact_s, e.eigenvalues.size(), worst, r.removed_variance, e.removed_variance, r.isoscore, e.isoscore,
+          std::abs(r.isoscore - e.isoscore) / std::max(r.spectrum.isoscore_se, 1e-300), r.all_but_top.sampled,
+          e.all_but_top.sampled, r.all_but_top_raw.sampled, e.all_but_top_raw.sampled);
     }
   }
   return 0;

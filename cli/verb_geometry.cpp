@@ -263,9 +263,10 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
     else if (sp.isotropy_iw == "skipped")
       line("I(W) not computed: it needs the exact covariance (--spectrum exact)");
     if (randomized)
-      line(fmt::format("spectrum: randomized block Krylov ({} passes of {} vectors; Ritz residual ≤ {} of λ₁; "
-                       "--spectrum exact for the exact covariance)",
-                       sp.passes, sp.block, general(sp.max_residual, 2)));
+      line(
+          fmt::format("spectrum: randomized block Krylov ({} passes of {} vectors; Ritz residual ≤ {} of λ₁; "
+                      "--spectrum exact for the exact covariance)",
+                      sp.passes, sp.block, general(sp.max_residual, 2)));
   }
   gap();
 

@@ -29,7 +29,9 @@ constexpr std::int64_t kClassRows = kGeometryClassRows;
 constexpr std::int64_t kClassPartners = kGeometryClassPartners;
 
 // Rows per chunk of the BLAS-3 passes (covariance, I(W)): blas::chunk_rows_for.
-std::int64_t chunk_rows(std::int64_t d) { return blas::chunk_rows_for(d); }
+std::int64_t chunk_rows(std::int64_t d) {
+  return blas::chunk_rows_for(d);
+}
 
 // Rows per task of the sampled fractions: about 4 MB of rows (L2/L3-sized), at least 64.
 std::int64_t task_rows(std::int64_t d) {
@@ -536,7 +538,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     const double c_sq = centred_norm[static_cast<std::size_t>(pos)] * centred_norm[static_cast<std::size_t>(pos)];
     const double norms[kVersions] = {c_sq, c_sq - pp, c_sq - pp + vm_sq};
     for (int s = 0; s < kVersions; ++s)
-      target_ok[s][static_cast<std::size_t>(t)] = usable_version_norm(std::sqrt(std::max(norms[s], 0.0)), r);
+      target_ok[s][static_cast<std::size_t>(t)] = usable_version_norm(std::sqrt(std::max(norms[s], 0.0)), r) ? 1 : 0;
   }
   std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n_v * d), against.begin() + n_t * d);
 
@@ -548,8 +550,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
   const int n_threads = std::max(1, omp_get_max_threads());
   const std::int64_t cap = std::min(step, n);
   struct Scratch {
-    std::vector<float> a, p, pp, w;  // rows x width, rows x n_v, rows x n_t, rows x kVersions
-    std::vector<double> norm;        // rows x kVersions (0: not usable)
+    std::vector<float> a, p, pp, w;                          // rows x width, rows x n_v, rows x n_t, rows x kVersions
+    std::vector<double> norm;                                // rows x kVersions (0: not usable)
     std::vector<std::int64_t> non_negative, negative, rows;  // [version][target], [version]
   };
   std::vector<Scratch> scratch(static_cast<std::size_t>(n_threads));
@@ -624,9 +626,11 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
           const double projected = centred - (n_v > 0 ? static_cast<double>(ppi[t]) : 0.0);
           const double value[kVersions] = {centred, projected, projected + vm_sq};
           for (int s = 0; s < kVersions; ++s) {
-            if (!target_ok[s][static_cast<std::size_t>(t)] || sc.norm[ii * kVersions + static_cast<std::size_t>(s)] == 0)
+            if (!target_ok[s][static_cast<std::size_t>(t)] ||
+                sc.norm[ii * kVersions + static_cast<std::size_t>(s)] == 0)
               continue;
-            const std::size_t at = static_cast<std::size_t>(s) * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(t);
+            const std::size_t at =
+                static_cast<std::size_t>(s) * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(t);
             ++(value[s] >= 0 ? sc.non_negative : sc.negative)[at];
           }
         }
@@ -653,9 +657,11 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     for (std::int64_t c = 0; c < d; ++c) sum[static_cast<std::size_t>(c)] -= mu[static_cast<std::size_t>(c)] * sw;
     if (s > 0)
       for (std::int64_t k = 0; k < n_v; ++k) {
-        double coef = total[kVersions * dz + kVersions + static_cast<std::size_t>(s - 1) * nvz + static_cast<std::size_t>(k)];
+        double coef =
+            total[kVersions * dz + kVersions + static_cast<std::size_t>(s - 1) * nvz + static_cast<std::size_t>(k)];
         if (s == 2) coef += vm[static_cast<std::size_t>(k)] * sw;
-        for (std::int64_t c = 0; c < d; ++c) sum[static_cast<std::size_t>(c)] -= coef * v[static_cast<std::size_t>(k) * dz + static_cast<std::size_t>(c)];
+        for (std::int64_t c = 0; c < d; ++c)
+          sum[static_cast<std::size_t>(c)] -= coef * v[static_cast<std::size_t>(k) * dz + static_cast<std::size_t>(c)];
       }
     if (f.rows >= 2)
       // The unit rows are exact in double here: sum |u_i|^2 = rows.
@@ -1104,9 +1110,9 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   report_progress(q0 + step);
   if (!options.exact) {
     // By algebra from the stored rows: one pass, no version built (sampled_versions).
-    std::vector<PairFraction> f =
-        sampled_versions(rows, mu, dist, top_vectors, n_remove, rep.targets,
-                         options.chunk_rows > 0 ? options.chunk_rows : task_rows(d), rep.notes, progress, q0 + step, 0.95);
+    std::vector<PairFraction> f = sampled_versions(rows, mu, dist, top_vectors, n_remove, rep.targets,
+                                                   options.chunk_rows > 0 ? options.chunk_rows : task_rows(d),
+                                                   rep.notes, progress, q0 + step, 0.95);
     rep.centered = f[0];
     rep.all_but_top = f[1];
     rep.all_but_top_raw = f[2];

@@ -74,8 +74,8 @@ struct GeometryOptions {
   int class_examples = 5;             // decoded examples listed per class
   bool isotropy_iw = true;            // compute I(W) when the spectrum is exact (an extra n x d x d sgemm pass)
   SpectrumMethod spectrum = SpectrumMethod::Auto;
-  int spectrum_passes = 4;            // passes over the rows of the randomized spectrum
-  std::int64_t chunk_rows = 0;        // rows per task of the sampled fractions; 0 = ~4 MB of rows (tests force small)
+  int spectrum_passes = 4;      // passes over the rows of the randomized spectrum
+  std::int64_t chunk_rows = 0;  // rows per task of the sampled fractions; 0 = ~4 MB of rows (tests force small)
   ProgressFn progress;
 };
 
@@ -143,16 +143,16 @@ struct OddRow {
 
 // How section 3 was computed, and how sure the randomized numbers are.
 struct SpectrumInfo {
-  std::string method;            // "exact" or "randomized"
-  int passes = 0;                // randomized: passes over the rows
-  std::int64_t block = 0;        // randomized: vectors per pass w
-  std::int64_t basis = 0;        // randomized: Krylov basis size (passes x w, at most d)
-  std::int64_t probes = 0;       // randomized: Hutch++ probes
-  double max_residual = 0;       // randomized: max |C v - theta v| / theta_1 over the pairs used
-  double frobenius_norm = 0;     // |C|_F (exact, or the Hutch++ estimate)
-  double frobenius_rel_se = 0;   // randomized: standard error of |C|_F^2, relative
-  double isoscore_se = 0;        // randomized: IsoScore's standard error from that of |C|_F^2
-  std::string isotropy_iw;       // "computed", "off" (--no-iw), "skipped" (randomized spectrum)
+  std::string method;           // "exact" or "randomized"
+  int passes = 0;               // randomized: passes over the rows
+  std::int64_t block = 0;       // randomized: vectors per pass w
+  std::int64_t basis = 0;       // randomized: Krylov basis size (passes x w, at most d)
+  std::int64_t probes = 0;      // randomized: Hutch++ probes
+  double max_residual = 0;      // randomized: max |C v - theta v| / theta_1 over the pairs used
+  double frobenius_norm = 0;    // |C|_F (exact, or the Hutch++ estimate)
+  double frobenius_rel_se = 0;  // randomized: standard error of |C|_F^2, relative
+  double isoscore_se = 0;       // randomized: IsoScore's standard error from that of |C|_F^2
+  std::string isotropy_iw;      // "computed", "off" (--no-iw), "skipped" (randomized spectrum)
 };
 
 struct GeometryReport {

@@ -47,8 +47,8 @@ void project_off(std::vector<double>& x, std::int64_t r, const std::vector<doubl
   const int br = blas::blas_int(r, "rows"), bm = blas::blas_int(m, "basis"), bd = blas::blas_int(d, "dimension");
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, br, bm, bd, 1.0, x.data(), bd, span.data(), bd, 0.0, c.data(),
               bm);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, br, bd, bm, -1.0, c.data(), bm, span.data(), bd, 1.0,
-              x.data(), bd);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, br, bd, bm, -1.0, c.data(), bm, span.data(), bd, 1.0, x.data(),
+              bd);
 }
 
 // Orthonormal basis of the span of the w rows of q (w x d row-major, w <= d), in place, by
@@ -100,7 +100,8 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
         const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
         float* yi = yt + i * w;
         for (std::int64_t j = 0; j < w; ++j) {
-          const double centred = r * static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)];  // (x_i - mu) . q_j
+          const double centred =
+              r * static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)];  // (x_i - mu) . q_j
           sums[j] += centred;
           yi[j] = static_cast<float>(r * centred);
         }
@@ -110,7 +111,8 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
     for (std::int64_t t = 0; t < n_sub; ++t) {
       const float* pt = part.data() + static_cast<std::size_t>(t) * wd;
       for (std::size_t e = 0; e < wd; ++e) acc[e] += pt[e];
-      for (std::int64_t j = 0; j < w; ++j) col_sum[static_cast<std::size_t>(j)] += part_sum[static_cast<std::size_t>(t * w + j)];
+      for (std::int64_t j = 0; j < w; ++j)
+        col_sum[static_cast<std::size_t>(j)] += part_sum[static_cast<std::size_t>(t * w + j)];
     }
     if (progress) progress(static_cast<double>(std::min(n, g0 + kTaskRows * kGroup)) / static_cast<double>(n));
   }
@@ -187,8 +189,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
       probes = s;
     }
     ProgressFn pass_progress;
-    if (options.progress)
-      pass_progress = [&, pass](double f) { options.progress((pass - 1 + f) / options.passes); };
+    if (options.progress) pass_progress = [&, pass](double f) { options.progress((pass - 1 + f) / options.passes); };
     std::vector<double> out_rows =
         covariance_times(rows, mu, in, static_cast<std::int64_t>(in.size()) / d, pass_progress);
     const auto split = static_cast<std::ptrdiff_t>(rows_block * d);

@@ -31,27 +31,27 @@
 namespace embstat {
 
 struct SpectrumOptions {
-  std::int64_t wanted = 10;     // eigenpairs needed (top max(K, D))
+  std::int64_t wanted = 10;      // eigenpairs needed (top max(K, D))
   std::int64_t oversample = 16;  // extra vectors per block: w = wanted + oversample (<= d)
   int passes = 4;                // products with C (the first is the range finder), >= 1
   std::int64_t probes = 32;      // Hutch++ probes for the Frobenius tail (0: no estimate of it)
   std::uint64_t seed = 0;
-  std::optional<double> trace;   // (1/n) sum |x_i - mu|^2 when the caller has it (saves a pass)
-  ProgressFn progress;           // fraction of the passes done, in [0, 1]
+  std::optional<double> trace;  // (1/n) sum |x_i - mu|^2 when the caller has it (saves a pass)
+  ProgressFn progress;          // fraction of the passes done, in [0, 1]
 };
 
 struct RandomizedSpectrum {
-  std::vector<double> values;     // Ritz values, descending (basis size of them)
-  std::vector<double> vectors;   // `wanted` Ritz vectors, row-major wanted x d, descending
-  std::vector<double> residuals;  // |C v_j - theta_j v_j| for the wanted pairs
-  double trace = 0;               // exact: (1/n) sum |x_i - mu|^2
-  double frobenius_sq = 0;        // |C|_F^2 estimate (exact part + tail estimate)
-  double frobenius_sq_se = 0;     // standard error of the tail estimate (0 with no tail)
+  std::vector<double> values;        // Ritz values, descending (basis size of them)
+  std::vector<double> vectors;       // `wanted` Ritz vectors, row-major wanted x d, descending
+  std::vector<double> residuals;     // |C v_j - theta_j v_j| for the wanted pairs
+  double trace = 0;                  // exact: (1/n) sum |x_i - mu|^2
+  double frobenius_sq = 0;           // |C|_F^2 estimate (exact part + tail estimate)
+  double frobenius_sq_se = 0;        // standard error of the tail estimate (0 with no tail)
   double captured_frobenius_sq = 0;  // |C Q|_F^2: the exact part
-  std::int64_t block = 0;  // w: vectors per pass
-  std::int64_t basis = 0;  // Krylov basis size (passes x w, at most d)
+  std::int64_t block = 0;            // w: vectors per pass
+  std::int64_t basis = 0;            // Krylov basis size (passes x w, at most d)
   std::int64_t probes = 0;
-  int passes = 0;          // passes made (fewer than asked when the basis reached d)
+  int passes = 0;  // passes made (fewer than asked when the basis reached d)
 };
 
 // C = (1/n) sum_i (x_i - mu)(x_i - mu)^T over the RowSet's raw rows (norm_i * unit_i), mu the

@@ -209,8 +209,8 @@ TEST(IsoScoreFromMoments, EqualsIsoScoreOfTheEigenvalues) {
            {1, 1, 1, 1}, {1, 0, 0, 0}, {3, 2, 1, 0.5, 0.1}, {5, 5, 0, 0, 0, 0}, {2, 1e-9, 7, 7, 3}}) {
     double trace = 0, f = 0;
     for (const double l : lambda) trace += l, f += l * l;
-    EXPECT_NEAR(isoscore_from_moments(static_cast<std::int64_t>(lambda.size()), trace, std::sqrt(f)),
-                isoscore(lambda), 1e-12);
+    EXPECT_NEAR(isoscore_from_moments(static_cast<std::int64_t>(lambda.size()), trace, std::sqrt(f)), isoscore(lambda),
+                1e-12);
   }
   // It is the participation ratio PR = trace^2 / |C|_F^2, rescaled: (PR - 1) / (d - 1).
   EXPECT_NEAR(isoscore_from_moments(10, 6.0, std::sqrt(14.0)), (36.0 / 14.0 - 1) / 9, 1e-12);
