@@ -493,12 +493,13 @@ void setup_geometry(CLI::App& app) {
   sub->add_option("--seed", args->seed, "Seed of the target draw, as `sample --seed` (default 0)");
   sub->add_option("--targets", args->targets, "Target row ids instead of random ones, e.g. 0-9,35")->excludes(samples);
   sub->add_flag("--exact", args->exact,
-                "Count every pair (all-pairs engine) for each fraction and class: 4 full passes, slow");
+                "Count every pair (all-pairs engine) for each fraction and class (4 full passes, slow); also\n"
+                "makes the covariance spectrum exact (and so computes I(W))");
   sub->add_flag("--dedup", args->dedup, "Merge bit-identical rows first");
   sub->add_flag("--no-iw", args->no_iw, "Skip I(W) (saves one n x d x d sgemm pass and a full eigen-decomposition)");
   sub->add_option("--spectrum", args->spectrum,
-                  "Covariance spectrum: exact (d x d covariance, n*d^2; needed for I(W)), randomized (subspace\n"
-                  "iteration + Hutch++: a few O(n*d*D) passes), or auto: exact while n*d^2 <= 3e11 or with\n"
+                  "Covariance spectrum: exact (d x d covariance, n*d^2; needed for I(W)), randomized (block\n"
+                  "Krylov + Hutch++: a few O(n*d*D) passes), or auto: exact while n*d^2 <= 3e11 or with\n"
                   "--exact (default auto)")
       ->check(CLI::IsMember({"auto", "exact", "randomized"}));
   sub->add_option("--spectrum-passes", args->spectrum_passes,
