@@ -192,6 +192,34 @@ TEST(RandomizedSpectrum, SameSeedSameResultAndThreadCountDoesNotMatter) {
   EXPECT_NE(a.frobenius_sq, c.frobenius_sq);
 }
 
+// A rank-one covariance exhausts the Krylov space after one product: later blocks are rounding
+// noise made orthonormal, whose products with C are ~0. The top pair must still be exact and the
+// rest ~0, with nothing non-finite.
+TEST(RandomizedSpectrum, RankDeficientCovarianceAndTinyShapes) {
+  const std::int64_t d = 150;
+  std::vector<double> a(static_cast<std::size_t>(d), 0.0);
+  a[7] = 5.0;
+  const KnownSpectrum k = known_spectrum(a, 0.5, 4);
+  SpectrumOptions o;
+  o.wanted = 3;
+  const RandomizedSpectrum s = randomized_spectrum(k.rows, k.mu, o);
+  EXPECT_NEAR(s.values[0], k.eigenvalues[0], 1e-5 * k.eigenvalues[0]);
+  for (std::size_t j = 1; j < s.values.size(); ++j) EXPECT_LT(std::abs(s.values[j]), 1e-5 * k.eigenvalues[0]) << j;
+  EXPECT_NEAR(s.frobenius_sq, k.eigenvalues[0] * k.eigenvalues[0], 1e-4 * k.eigenvalues[0] * k.eigenvalues[0]);
+  for (const double r : s.residuals) EXPECT_TRUE(std::isfinite(r));
+  // Two rows in two dimensions: the block is the whole space at once.
+  Matrix m(2, 2);
+  m.row(0)[0] = 1, m.row(0)[1] = 2, m.row(1)[0] = 3, m.row(1)[1] = -1;
+  const RowSet two = make_row_set(std::move(m), RowFilter{});
+  const RandomizedSpectrum t = randomized_spectrum(two, {2.0, 0.5}, o);
+  EXPECT_EQ(t.basis, 2);
+  EXPECT_EQ(t.probes, 0);
+  // Centred rows (-1, 1.5) and (1, -1.5): C = [[1, -1.5], [-1.5, 2.25]], eigenvalues 3.25 and 0.
+  EXPECT_NEAR(t.values[0], 3.25, 1e-5);
+  EXPECT_NEAR(t.values[1], 0.0, 1e-5);
+  EXPECT_NEAR(t.trace, 3.25, 1e-5);
+}
+
 TEST(RandomizedSpectrum, RejectsBadOptions) {
   const KnownSpectrum k = known_spectrum(spiked(48), 0.0, 1);
   SpectrumOptions o;
