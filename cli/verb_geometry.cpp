@@ -499,8 +499,8 @@ void setup_geometry(CLI::App& app) {
   sub->add_flag("--no-iw", args->no_iw, "Skip I(W) (saves one n x d x d sgemm pass and a full eigen-decomposition)");
   sub->add_option("--spectrum", args->spectrum,
                   "Covariance spectrum: exact (d x d covariance, n*d^2; needed for I(W)), randomized (block\n"
-                  "Krylov + Hutch++: a few O(n*d*D) passes), or auto: exact while n*d^2 <= 3e11 or with\n"
-                  "--exact (default auto)")
+                  "Krylov + Hutch++: a few O(n*d*D) passes), or auto: exact while that takes a few seconds\n"
+                  "(n*d^2*(3 with I(W), else 1) + 25*d^3 <= 6e11) or with --exact (default auto)")
       ->check(CLI::IsMember({"auto", "exact", "randomized"}));
   sub->add_option("--spectrum-passes", args->spectrum_passes,
                   "Passes over the rows of the randomized spectrum (default 4; more: closer to exact)")

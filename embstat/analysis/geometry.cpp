@@ -1007,7 +1007,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   const double covariance_work = nd * static_cast<double>(d) * static_cast<double>(d);
   const bool exact_spectrum =
       options.spectrum == SpectrumMethod::Exact ||
-      (options.spectrum == SpectrumMethod::Auto && (options.exact || covariance_work <= kExactSpectrumMaxWork));
+      (options.spectrum == SpectrumMethod::Auto &&
+       (options.exact || exact_spectrum_work(n, d, options.isotropy_iw) <= kExactSpectrumMaxWork));
   // Sets total_variance, eigenvalues, explained and removed variance from the (descending)
   // eigenvalues or Ritz values, and the removed components with the raw-projection offset.
   auto take_spectrum = [&](std::vector<double>& values, double total, const std::vector<double>& vectors) {

@@ -54,11 +54,23 @@ inline constexpr std::int64_t kGeometryClassPartners = 4096;
 //   Exact: the d x d covariance (one ssyrk pass, n d^2) and LAPACK; I(W) needs this.
 //   Randomized: randomized_spectrum (spectrum.hpp, block Krylov), O(n d w) per pass, w = max(K, D) + 16;
 //     Ritz values and vectors, |C|_F by Hutch++ (IsoScore with its standard error); no I(W).
-//   Auto: Exact when n d^2 <= kExactSpectrumMaxWork or with `exact`, else Randomized.
+//   Auto: Exact while exact_spectrum_work() <= kExactSpectrumMaxWork or with `exact`, else
+//     Randomized: the exact path as long as it takes a few seconds.
 enum class SpectrumMethod { Auto, Exact, Randomized };
-// n d^2 multiply-adds of the exact covariance that Auto still pays: about 1.5 s of ssyrk on this
-// project's two-core machine (151,936 x 1,024, Qwen3-0.6B, is 1.6e11).
-inline constexpr double kExactSpectrumMaxWork = 3e11;
+
+// The exact path's cost in units of one ssyrk multiply-add: the covariance (n d^2), I(W)'s sgemm
+// pass (2 n d^2 more, about as fast per FLOP), and the eigen-decompositions, ~25 d^3 of them
+// (dsytrd's memory-bound half; measured on this project's 2-core machine: 0.20 s at d = 1,024,
+// 27.7 s at d = 5,376 with I(W), against 1.16 s for the ssyrk of 151,936 x 1,024).
+inline double exact_spectrum_work(std::int64_t n, std::int64_t d, bool isotropy_iw) {
+  const double nd2 = static_cast<double>(n) * static_cast<double>(d) * static_cast<double>(d);
+  return nd2 * (isotropy_iw ? 3.0 : 1.0) +
+         25.0 * static_cast<double>(d) * static_cast<double>(d) * static_cast<double>(d);
+}
+// About 4.5 s on that machine: 151,936 x 1,024 (Qwen3-0.6B) with I(W) is 5.0e11 (measured 4.8 s
+// for all of `geometry`); 151,936 x 2,560 is 3.4e12, and 4,096 hidden states of 4,096 dims
+// 1.9e12 (the d^3 eigen-decompositions alone), so those take the randomized spectrum.
+inline constexpr double kExactSpectrumMaxWork = 6e11;
 
 struct GeometryOptions {
   int components = 10;                // K: explained-variance ratios reported

@@ -397,6 +397,26 @@ TEST(Geometry, AutoSpectrumIsExactOnSmallShapesAndWithExact) {
   o.spectrum = SpectrumMethod::Randomized;
   o.spectrum_passes = 0;
   EXPECT_THROW(analyze_geometry(rows, Vocabulary{}, o), Error);
+  // Few rows of a wide dimension (hidden states): the d^3 eigen-decompositions would dominate, so
+  // auto takes the randomized spectrum; with 12 rows the covariance has rank 11 and the Krylov
+  // space runs out, which must stay finite and exact where it is defined.
+  EXPECT_GT(exact_spectrum_work(12, 3000, true), kExactSpectrumMaxWork);
+  EXPECT_LE(exact_spectrum_work(151936, 1024, true), kExactSpectrumMaxWork);  // Qwen3-0.6B stays exact
+  const Rows wide = gaussian(12, 3000, 33, std::vector<double>(3000, 0.2));
+  GeometryOptions w = fast_options();
+  const GeometryReport r = analyze_geometry(row_set(wide), Vocabulary{}, w);
+  EXPECT_EQ(r.spectrum.method, "randomized");
+  double total = 0;
+  for (const auto& row : centred(wide)) total += dotd(row, row);
+  total /= 12;
+  EXPECT_NEAR(r.total_variance, total, 1e-6 * total);
+  double captured = 0;
+  for (const double e : r.explained_variance) {
+    EXPECT_TRUE(std::isfinite(e));
+    captured += e;
+  }
+  EXPECT_NEAR(captured, 10.0 / 11.0, 0.02);  // 11 comparable directions, the top 10 reported
+  EXPECT_TRUE(std::isfinite(r.isoscore));
 }
 
 TEST(Geometry, IsoScoreOfKnownSpectra) {
