@@ -247,7 +247,8 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
     std::string parts;
     for (const double e : r.explained_variance) {
       top += e;
-      parts += (parts.empty() ? "" : " ") + fixed(100 * e, 1);
+      // Below 0.1 % (near-isotropic sets) one decimal would print 0.0: two significant digits.
+      parts += (parts.empty() ? "" : " ") + (100 * e < 0.1 ? general(100 * e, 2) : fixed(100 * e, 1));
     }
     line(fmt::format("top {} components explain {} of the variance (each, %: {})", r.explained_variance.size(),
                      pct(top), parts));
