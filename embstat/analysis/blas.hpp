@@ -75,6 +75,14 @@ inline void gemm_atb(std::int64_t m, std::int64_t n, std::int64_t k, const float
               blas_int(ldc, "ldc"));
 }
 
+// Throws Error(Internal) when a LAPACK(E) routine reports failure (info != 0; lapack_int is int
+// or int64_t depending on the build, hence the template).
+template <class Info>
+void lapack_check(Info info, const char* routine) {
+  if (info != 0)
+    throw Error(ErrorKind::Internal, "", std::string(routine) + " failed (info " + std::to_string(info) + ")");
+}
+
 // y = a * x: a: m x k row-major (row stride lda), x: k, y: m. One dot product per row of a.
 inline void gemv_ax(std::int64_t m, std::int64_t k, const float* a, std::int64_t lda, const float* x, float* y) {
   if (m == 0) return;

@@ -121,11 +121,6 @@ double identity_mean_cosine(const ColumnSums& s, std::int64_t n) {
 // same memory read column-major is the LOWER triangle, so LAPACK is called with
 // LAPACK_COL_MAJOR, 'L' and no transposed copy.
 
-void lapack_check(lapack_int info, const char* routine) {
-  if (info != 0)
-    throw Error(ErrorKind::Internal, "", std::string(routine) + " failed (info " + std::to_string(info) + ")");
-}
-
 struct TopEigen {
   std::vector<double> values;   // all d eigenvalues, descending
   std::vector<double> vectors;  // n_vectors x d row-major: the top eigenvectors, descending
@@ -138,12 +133,13 @@ TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vect
   const lapack_int d = blas::blas_int(d64, "dimension");
   std::vector<double> diag(static_cast<std::size_t>(d)), off(static_cast<std::size_t>(d), 0.0),
       tau(static_cast<std::size_t>(d), 0.0);
-  lapack_check(LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', d, a.data(), d, diag.data(), off.data(), tau.data()), "dsytrd");
+  blas::lapack_check(LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', d, a.data(), d, diag.data(), off.data(), tau.data()),
+                     "dsytrd");
   TopEigen out;
   out.values = diag;
   {
     std::vector<double> e(off.begin(), off.end() - 1);
-    if (d > 1) lapack_check(LAPACKE_dsterf(d, out.values.data(), e.data()), "dsterf");
+    if (d > 1) blas::lapack_check(LAPACKE_dsterf(d, out.values.data(), e.data()), "dsterf");
   }
   std::reverse(out.values.begin(), out.values.end());
   if (n_vectors <= 0) return out;
@@ -165,10 +161,11 @@ TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vect
     // tridiagonal by divide and conquer (d x d extra memory, rarely needed), keep the top nv.
     std::vector<double> d2 = diag, e2(off.begin(), off.end() - 1);
     std::vector<double> all(static_cast<std::size_t>(d) * static_cast<std::size_t>(d));
-    lapack_check(LAPACKE_dstedc(LAPACK_COL_MAJOR, 'I', d, d2.data(), e2.data(), all.data(), d), "dstedc");
+    blas::lapack_check(LAPACKE_dstedc(LAPACK_COL_MAJOR, 'I', d, d2.data(), e2.data(), all.data(), d), "dstedc");
     std::copy(all.end() - static_cast<std::ptrdiff_t>(z.size()), all.end(), z.begin());  // ascending: last nv
   }
-  lapack_check(LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', d, nv, a.data(), d, tau.data(), z.data(), d), "dormtr");
+  blas::lapack_check(LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', d, nv, a.data(), d, tau.data(), z.data(), d),
+                     "dormtr");
   // Column j of z (contiguous) is the eigenvector of w[j], ascending: reverse to descending.
   out.vectors.resize(z.size());
   for (lapack_int j = 0; j < nv; ++j)
@@ -181,7 +178,7 @@ TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vect
 std::vector<float> all_eigenvectors(std::vector<double>& a, std::int64_t d64) {
   const lapack_int d = blas::blas_int(d64, "dimension");
   std::vector<double> w(static_cast<std::size_t>(d));
-  lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', d, a.data(), d, w.data()), "dsyevd");
+  blas::lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', d, a.data(), d, w.data()), "dsyevd");
   // Column-major columns are eigenvectors: read row-major, row j is eigenvector j.
   return std::vector<float>(a.begin(), a.end());
 }

@@ -15,11 +15,6 @@ namespace embstat {
 
 namespace {
 
-void lapack_check(lapack_int info, const char* routine) {
-  if (info != 0)
-    throw Error(ErrorKind::Internal, "", std::string(routine) + " failed (info " + std::to_string(info) + ")");
-}
-
 // Standard normal deviates by Box-Muller from the engine's raw 64-bit output
 // (std::normal_distribution is not specified bit for bit across standard libraries).
 void fill_gaussian(std::vector<double>& out, std::mt19937_64& engine) {
@@ -56,8 +51,8 @@ void project_off(std::vector<double>& x, std::int64_t r, const std::vector<doubl
 void orthonormalise_rows(std::vector<double>& q, std::int64_t w, std::int64_t d) {
   const lapack_int ld = blas::blas_int(d, "dimension"), lw = blas::blas_int(w, "block");
   std::vector<double> tau(static_cast<std::size_t>(w));
-  lapack_check(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, ld, lw, q.data(), ld, tau.data()), "dgeqrf");
-  lapack_check(LAPACKE_dorgqr(LAPACK_COL_MAJOR, ld, lw, lw, q.data(), ld, tau.data()), "dorgqr");
+  blas::lapack_check(LAPACKE_dgeqrf(LAPACK_COL_MAJOR, ld, lw, q.data(), ld, tau.data()), "dgeqrf");
+  blas::lapack_check(LAPACKE_dorgqr(LAPACK_COL_MAJOR, ld, lw, lw, q.data(), ld, tau.data()), "dorgqr");
 }
 
 // Row j of the result is C q_j for row j of q (w x d), C = (1/n) X_c^T X_c the covariance of the
@@ -226,7 +221,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     for (std::size_t c = 0; c < a; ++c) b[a * mz + c] = b[c * mz + a] = 0.5 * (b[a * mz + c] + b[c * mz + a]);
   std::vector<double> theta(mz);
   const lapack_int lm = blas::blas_int(m, "basis");
-  lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', lm, b.data(), lm, theta.data()), "dsyevd");
+  blas::lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', lm, b.data(), lm, theta.data()), "dsyevd");
   // Column j of b (contiguous, ascending theta) is eigenvector j: walk from the top.
   out.values.assign(theta.rbegin(), theta.rend());
   const std::int64_t kept = std::min(wanted, m);
