@@ -103,12 +103,14 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
       }
       blas::gemm_atb(w, d, m, yt, w, rows.unit.row(c0), d, part.data() + static_cast<std::size_t>(t) * wd, d);
     }
-    for (std::int64_t t = 0; t < n_sub; ++t) {
-      const float* pt = part.data() + static_cast<std::size_t>(t) * wd;
-      for (std::size_t e = 0; e < wd; ++e) acc[e] += pt[e];
+    // Slots added in task order for every element (threads split the elements, not the order).
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (std::int64_t e = 0; e < static_cast<std::int64_t>(wd); ++e)
+      for (std::int64_t t = 0; t < n_sub; ++t)
+        acc[static_cast<std::size_t>(e)] += part[static_cast<std::size_t>(t) * wd + static_cast<std::size_t>(e)];
+    for (std::int64_t t = 0; t < n_sub; ++t)
       for (std::int64_t j = 0; j < w; ++j)
         col_sum[static_cast<std::size_t>(j)] += part_sum[static_cast<std::size_t>(t * w + j)];
-    }
     if (progress) progress(static_cast<double>(std::min(n, g0 + kTaskRows * kGroup)) / static_cast<double>(n));
   }
   const double inv_n = 1.0 / static_cast<double>(n);
