@@ -41,16 +41,6 @@ class BlasThreads {
   int previous_;
 };
 
-// Rows per chunk of a BLAS-3 pass over n x d rows (ssyrk, or sgemm into a d-wide result):
-// about 8 Mi floats (32 MB) of rows, so a chunk stays far below the matrix while each call's
-// k dimension (>= 256) keeps the kernels at full speed; at most 8,192 rows, because a chunk is
-// summed in f32 before it is added to a double accumulator.
-inline std::int64_t chunk_rows_for(std::int64_t d) {
-  constexpr std::int64_t kChunkFloats = std::int64_t{8} << 20, kMin = 256, kMax = 8192;
-  const std::int64_t rows = kChunkFloats / (d < 1 ? 1 : d);
-  return rows < kMin ? kMin : (rows > kMax ? kMax : rows);
-}
-
 // c = a * b^T (+ beta * c), all row-major f32:
 //   a: m x k (row stride lda), b: n x k (row stride ldb), c: m x n (row stride ldc).
 // Rows are vectors, so this is "every row of a dotted with every row of b".

@@ -25,12 +25,19 @@ namespace embstat {
 
 namespace {
 
+// Rows per BLAS-3 chunk (ssyrk for the covariance, sgemm for I(W)): about kChunkFloats floats
+// (32 MB) of rows, so a chunk of centred rows stays far below the matrix while the k dimension of
+// each call (>= 256) keeps the BLAS kernels at full speed. At most kMaxChunkRows rows: ssyrk
+// sums a chunk in f32 before it is added to the double accumulator.
+constexpr std::int64_t kChunkFloats = std::int64_t{8} << 20;
+constexpr std::int64_t kMinChunkRows = 256;
+constexpr std::int64_t kMaxChunkRows = 8192;
+
 constexpr std::int64_t kClassRows = kGeometryClassRows;
 constexpr std::int64_t kClassPartners = kGeometryClassPartners;
 
-// Rows per chunk of the BLAS-3 passes (covariance, I(W)): blas::chunk_rows_for.
 std::int64_t chunk_rows(std::int64_t d) {
-  return blas::chunk_rows_for(d);
+  return std::clamp(kChunkFloats / std::max<std::int64_t>(d, 1), kMinChunkRows, kMaxChunkRows);
 }
 
 // Rows per task of the sampled fractions: about 4 MB of rows (L2/L3-sized), at least 64.
