@@ -5,26 +5,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 
 #include "embstat/analysis/blas.hpp"
+#include "embstat/analysis/sampled.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat {
 
 namespace {
 
-// Standard normal deviates by Box-Muller from the engine's raw 64-bit output
-// (std::normal_distribution is not specified bit for bit across standard libraries).
-void fill_gaussian(std::vector<double>& out, std::mt19937_64& engine) {
-  constexpr double kTwoPi = 6.283185307179586;
-  auto uniform = [&] { return (static_cast<double>(engine() >> 11) + 0.5) * 0x1p-53; };  // in (0, 1)
-  for (std::size_t i = 0; i < out.size(); i += 2) {
-    const double r = std::sqrt(-2.0 * std::log(uniform())), t = kTwoPi * uniform();
-    out[i] = r * std::cos(t);
-    if (i + 1 < out.size()) out[i + 1] = r * std::sin(t);
-  }
+// rows x d standard normal entries (random_normal_matrix: the project's one portable, thread-count
+// independent generator), in double.
+std::vector<double> gaussian_rows(std::int64_t rows, std::int64_t d, std::uint64_t seed) {
+  const Matrix m = random_normal_matrix(rows, d, seed);
+  return {m.data(), m.data() + rows * d};
 }
 
 double dot(const double* a, const double* b, std::int64_t d) {
@@ -159,11 +154,10 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     out.trace = total / static_cast<double>(n);
   }
 
-  std::mt19937_64 engine(options.seed ^ 0x737065637472756dULL);  // "spectrum"
+  const std::uint64_t seed = options.seed ^ 0x737065637472756dULL;  // "spectrum"; probes: seed + 1
   std::vector<double> basis;     // K: orthonormal rows, the blocks Q_1, Q_2, ... of the Krylov space
   std::vector<double> products;  // C K: row a is C k_a
-  std::vector<double> block(static_cast<std::size_t>(w) * dz);
-  fill_gaussian(block, engine);
+  std::vector<double> block = gaussian_rows(w, d, seed);
   orthonormalise_rows(block, w, d);
   std::vector<double> probe_products;  // C g_j for the probes, from the last pass
   for (int pass = 1; pass <= options.passes; ++pass) {
@@ -176,8 +170,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     if (last && !full && s > 0) {
       // Probes projected off the final basis (K and this block): their products with C
       // measure the part of |C|_F^2 that the basis does not capture.
-      std::vector<double> g(static_cast<std::size_t>(s) * dz);
-      fill_gaussian(g, engine);
+      std::vector<double> g = gaussian_rows(s, d, seed + 1);
       std::vector<double> span = basis;
       span.insert(span.end(), block.begin(), block.end());
       project_off(g, s, span, m + rows_block, d);
