@@ -17,6 +17,7 @@
 
 #include "embstat/analysis/all_pairs.hpp"
 #include "embstat/analysis/blas.hpp"
+#include "embstat/analysis/row_tasks.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/analysis/spectrum.hpp"
 #include "embstat/base/error.hpp"
@@ -546,16 +547,13 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
   }
   std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n_v * d), against.begin() + n_t * d);
 
-  // Rows go in sub-chunks of `step` rows, one OpenMP task each with single-threaded BLAS (with
-  // threaded BLAS between OpenMP regions per chunk, the two thread pools' spinning costs more
-  // than the work). Sub-chunks are grouped (kTaskGroup per group, in order); each writes its
-  // sums to its own slot and the slots are added in order after the group, so the sums do not
-  // depend on the thread count. Counts are integers.
+  // Tasks of `step` rows (for_each_row_task): each task's sums go to its slot, added in order
+  // after each group; counts are integers, kept per thread.
   const int n_threads = std::max(1, omp_get_max_threads());
   const std::int64_t cap = std::min(step, n);
   struct Scratch {
     std::vector<float> a, p, pp, w;                          // rows x width, rows x n_v, rows x n_t, rows x kVersions
-    std::vector<double> norm;                                // rows x kVersions (0: not usable)
+    std::vector<char> ok;                                    // rows x kVersions: usable in that version
     std::vector<std::int64_t> non_negative, negative, rows;  // [version][target], [version]
   };
   std::vector<Scratch> scratch(static_cast<std::size_t>(n_threads));
@@ -564,7 +562,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     sc.p.resize(static_cast<std::size_t>(cap) * nvz);
     sc.pp.resize(static_cast<std::size_t>(cap * n_t));
     sc.w.resize(static_cast<std::size_t>(cap * kVersions));
-    sc.norm.resize(static_cast<std::size_t>(cap * kVersions));
+    sc.ok.resize(static_cast<std::size_t>(cap * kVersions));
     sc.non_negative.assign(kVersions * static_cast<std::size_t>(n_t), 0);
     sc.negative.assign(kVersions * static_cast<std::size_t>(n_t), 0);
     sc.rows.assign(kVersions, 0);
@@ -575,80 +573,74 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
   std::vector<double> slots(static_cast<std::size_t>(kTaskGroup) * slot_size);
   std::vector<double> total(slot_size, 0.0);
   std::vector<float> part_buffer(static_cast<std::size_t>(n_threads) * kVersions * dz);
-  blas::BlasThreads one(1);
-  for (std::int64_t g0 = 0; g0 < n; g0 += step * kTaskGroup) {
-    const std::int64_t n_sub = std::min(kTaskGroup, (n - g0 + step - 1) / step);
-    std::fill(slots.begin(), slots.end(), 0.0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-    for (std::int64_t q = 0; q < n_sub; ++q) {
-      const int thread = omp_get_thread_num();
-      Scratch& sc = scratch[static_cast<std::size_t>(thread)];
-      const std::int64_t c0 = g0 + q * step, m = std::min(step, n - c0);
-      double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
-      blas::gemm_abt(m, width, d, rows.unit.row(c0), d, against.data(), d, sc.a.data(), width);
-      for (std::int64_t i = 0; i < m; ++i) {
-        const auto ii = static_cast<std::size_t>(i);
-        const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
-        const float* ai = sc.a.data() + i * width;
-        double pp = 0;
-        for (std::int64_t k = 0; k < n_v; ++k) {
-          const double x = r * static_cast<double>(ai[n_t + k]) - vm[static_cast<std::size_t>(k)];
-          sc.p[ii * nvz + static_cast<std::size_t>(k)] = static_cast<float>(x);
-          pp += x * x;
-        }
-        const double c = centred_norm[static_cast<std::size_t>(c0 + i)];
-        const double sq[kVersions] = {c * c, c * c - pp, c * c - pp + vm_sq};
-        for (int s = 0; s < kVersions; ++s) {
-          const double nr = std::sqrt(std::max(sq[s], 0.0));
-          const bool ok = usable_version_norm(nr, r);
-          sc.norm[ii * kVersions + static_cast<std::size_t>(s)] = ok ? nr : 0.0;
-          const double w = ok ? 1.0 / nr : 0.0;
-          sc.w[ii * kVersions + static_cast<std::size_t>(s)] = static_cast<float>(w * r);
-          slot[kVersions * dz + static_cast<std::size_t>(s)] += w;
-          if (s > 0)
-            for (std::int64_t k = 0; k < n_v; ++k)
-              slot[kVersions * dz + kVersions + static_cast<std::size_t>(s - 1) * nvz + static_cast<std::size_t>(k)] +=
-                  w * sc.p[ii * nvz + static_cast<std::size_t>(k)];
-          sc.rows[static_cast<std::size_t>(s)] += ok;
-        }
+  auto task = [&](std::int64_t q, int thread, std::int64_t c0, std::int64_t m) {
+    Scratch& sc = scratch[static_cast<std::size_t>(thread)];
+    double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
+    std::fill(slot, slot + slot_size, 0.0);
+    blas::gemm_abt(m, width, d, rows.unit.row(c0), d, against.data(), d, sc.a.data(), width);
+    for (std::int64_t i = 0; i < m; ++i) {
+      const auto ii = static_cast<std::size_t>(i);
+      const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
+      const float* ai = sc.a.data() + i * width;
+      double pp = 0;
+      for (std::int64_t k = 0; k < n_v; ++k) {
+        const double x = r * static_cast<double>(ai[n_t + k]) - vm[static_cast<std::size_t>(k)];
+        sc.p[ii * nvz + static_cast<std::size_t>(k)] = static_cast<float>(x);
+        pp += x * x;
       }
-      // sum_i (w_i norm_i) u_i per version.
-      float* part = part_buffer.data() + static_cast<std::size_t>(thread) * kVersions * dz;
-      blas::gemm_atb(kVersions, d, m, sc.w.data(), kVersions, rows.unit.row(c0), d, part, d);
-      for (std::size_t e = 0; e < kVersions * dz; ++e) slot[e] += part[e];
-      if (n_v > 0) blas::gemm_abt(m, n_t, n_v, sc.p.data(), n_v, pt.data(), n_v, sc.pp.data(), n_t);
-      // Signs against every usable target: cos >= 0 exactly when the dot product is >= 0.
-      for (std::int64_t i = 0; i < m; ++i) {
-        const auto ii = static_cast<std::size_t>(i);
-        const float* ai = sc.a.data() + i * width;
-        const float* ppi = sc.pp.data() + i * n_t;
-        const std::int64_t pos = c0 + i;
-        const double r = rows.norms[static_cast<std::size_t>(pos)];
-        for (std::int64_t t = 0; t < n_t; ++t) {
-          if (target_pos[static_cast<std::size_t>(t)] == pos) continue;
-          const double centred = r * static_cast<double>(ai[t]) - mu_ct[static_cast<std::size_t>(t)];
-          const double projected = centred - (n_v > 0 ? static_cast<double>(ppi[t]) : 0.0);
-          const double value[kVersions] = {centred, projected, projected + vm_sq};
-          for (int s = 0; s < kVersions; ++s) {
-            if (!target_ok[s][static_cast<std::size_t>(t)] ||
-                sc.norm[ii * kVersions + static_cast<std::size_t>(s)] == 0)
-              continue;
-            const std::size_t at =
-                static_cast<std::size_t>(s) * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(t);
-            ++(value[s] >= 0 ? sc.non_negative : sc.negative)[at];
-          }
+      const double c = centred_norm[static_cast<std::size_t>(c0 + i)];
+      const double sq[kVersions] = {c * c, c * c - pp, c * c - pp + vm_sq};
+      for (int s = 0; s < kVersions; ++s) {
+        const double nr = std::sqrt(std::max(sq[s], 0.0));
+        const bool ok = usable_version_norm(nr, r);
+        sc.ok[ii * kVersions + static_cast<std::size_t>(s)] = ok ? 1 : 0;
+        const double w = ok ? 1.0 / nr : 0.0;
+        sc.w[ii * kVersions + static_cast<std::size_t>(s)] = static_cast<float>(w * r);
+        slot[kVersions * dz + static_cast<std::size_t>(s)] += w;
+        if (s > 0)
+          for (std::int64_t k = 0; k < n_v; ++k)
+            slot[kVersions * dz + kVersions + static_cast<std::size_t>(s - 1) * nvz + static_cast<std::size_t>(k)] +=
+                w * sc.p[ii * nvz + static_cast<std::size_t>(k)];
+        sc.rows[static_cast<std::size_t>(s)] += ok;
+      }
+    }
+    // sum_i (w_i norm_i) u_i per version.
+    float* part = part_buffer.data() + static_cast<std::size_t>(thread) * kVersions * dz;
+    blas::gemm_atb(kVersions, d, m, sc.w.data(), kVersions, rows.unit.row(c0), d, part, d);
+    for (std::size_t e = 0; e < kVersions * dz; ++e) slot[e] += part[e];
+    if (n_v > 0) blas::gemm_abt(m, n_t, n_v, sc.p.data(), n_v, pt.data(), n_v, sc.pp.data(), n_t);
+    // Signs against every usable target: cos >= 0 exactly when the dot product is >= 0.
+    for (std::int64_t i = 0; i < m; ++i) {
+      const auto ii = static_cast<std::size_t>(i);
+      const float* ai = sc.a.data() + i * width;
+      const float* ppi = sc.pp.data() + i * n_t;
+      const std::int64_t pos = c0 + i;
+      const double r = rows.norms[static_cast<std::size_t>(pos)];
+      for (std::int64_t t = 0; t < n_t; ++t) {
+        if (target_pos[static_cast<std::size_t>(t)] == pos) continue;
+        const double centred = r * static_cast<double>(ai[t]) - mu_ct[static_cast<std::size_t>(t)];
+        const double projected = centred - (n_v > 0 ? static_cast<double>(ppi[t]) : 0.0);
+        const double value[kVersions] = {centred, projected, projected + vm_sq};
+        for (int s = 0; s < kVersions; ++s) {
+          if (!target_ok[s][static_cast<std::size_t>(t)] || !sc.ok[ii * kVersions + static_cast<std::size_t>(s)])
+            continue;
+          const std::size_t at =
+              static_cast<std::size_t>(s) * static_cast<std::size_t>(n_t) + static_cast<std::size_t>(t);
+          ++(value[s] >= 0 ? sc.non_negative : sc.negative)[at];
         }
       }
     }
-    for (std::int64_t q = 0; q < n_sub; ++q) {
+  };
+  auto merge = [&](std::int64_t n_tasks) {
+    for (std::int64_t q = 0; q < n_tasks; ++q) {
       const double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
       for (std::size_t e = 0; e < slot_size; ++e) total[e] += slot[e];
     }
-    if (progress) {
-      const std::int64_t done = std::min(n, g0 + step * kTaskGroup);
-      progress(p0 + (p1 - p0) * static_cast<double>(done) / static_cast<double>(n));
-    }
-  }
+  };
+  ProgressFn task_progress;
+  if (progress) task_progress = [&](double f) { progress(p0 + (p1 - p0) * f); };
+  blas::BlasThreads one(1);
+  for_each_row_task(n, step, kTaskGroup, n_threads, task, merge, task_progress);
 
   std::vector<PairFraction> out(kVersions);
   for (int s = 0; s < kVersions; ++s) {

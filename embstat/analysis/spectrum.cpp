@@ -8,6 +8,7 @@
 #include <string>
 
 #include "embstat/analysis/blas.hpp"
+#include "embstat/analysis/row_tasks.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/base/error.hpp"
 
@@ -56,11 +57,9 @@ void orthonormalise_rows(std::vector<double>& q, std::int64_t w, std::int64_t d)
 // the first term by a second sgemm on the same rows, the second once at the end. So the rows are
 // never copied or centred in memory; 4 n d w FLOP in BLAS-3.
 //
-// The products are skinny (w ~ 100), so the pass is bound by reading the rows: chunks are small
-// (kTaskRows, a few MB: the second sgemm finds them in cache) and run as OpenMP tasks with
-// single-threaded BLAS, about 30 % faster than threaded BLAS on long chunks. Each task writes
-// its own slot and a group's slots are added to the double sums in order: the result does not
-// depend on the thread count.
+// The products are skinny (w ~ 100), so the pass is bound by reading the rows: it runs as small
+// tasks (for_each_row_task; the second sgemm finds the task's rows in cache), about 30 % faster
+// than threaded BLAS on long chunks, and independent of the thread count.
 std::vector<double> covariance_times(const RowSet& rows, const std::vector<double>& mu, const std::vector<double>& q,
                                      std::int64_t w, const ProgressFn& progress) {
   constexpr std::int64_t kTaskRows = 512, kGroup = 8;
@@ -76,38 +75,34 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
   const int n_threads = std::max(1, omp_get_max_threads());
   std::vector<std::vector<float>> y(static_cast<std::size_t>(n_threads),
                                     std::vector<float>(static_cast<std::size_t>(kTaskRows * w)));
-  blas::BlasThreads one(1);
-  for (std::int64_t g0 = 0; g0 < n; g0 += kTaskRows * kGroup) {
-    const std::int64_t n_sub = std::min(kGroup, (n - g0 + kTaskRows - 1) / kTaskRows);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-    for (std::int64_t t = 0; t < n_sub; ++t) {
-      const std::int64_t c0 = g0 + t * kTaskRows, m = std::min(kTaskRows, n - c0);
-      float* yt = y[static_cast<std::size_t>(omp_get_thread_num())].data();
-      double* sums = part_sum.data() + t * w;
-      std::fill(sums, sums + w, 0.0);
-      blas::gemm_abt(m, w, d, rows.unit.row(c0), d, qf.data(), d, yt, w);  // y[i][j] = u_i . q_j
-      for (std::int64_t i = 0; i < m; ++i) {
-        const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
-        float* yi = yt + i * w;
-        for (std::int64_t j = 0; j < w; ++j) {
-          const double centred =
-              r * static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)];  // (x_i - mu) . q_j
-          sums[j] += centred;
-          yi[j] = static_cast<float>(r * centred);
-        }
+  auto task = [&](std::int64_t t, int thread, std::int64_t c0, std::int64_t m) {
+    float* yt = y[static_cast<std::size_t>(thread)].data();
+    double* sums = part_sum.data() + t * w;
+    std::fill(sums, sums + w, 0.0);
+    blas::gemm_abt(m, w, d, rows.unit.row(c0), d, qf.data(), d, yt, w);  // y[i][j] = u_i . q_j
+    for (std::int64_t i = 0; i < m; ++i) {
+      const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
+      float* yi = yt + i * w;
+      for (std::int64_t j = 0; j < w; ++j) {
+        const double centred = r * static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)];  // (x_i - mu) . q_j
+        sums[j] += centred;
+        yi[j] = static_cast<float>(r * centred);
       }
-      blas::gemm_atb(w, d, m, yt, w, rows.unit.row(c0), d, part.data() + static_cast<std::size_t>(t) * wd, d);
     }
-    // Slots added in task order for every element (threads split the elements, not the order).
+    blas::gemm_atb(w, d, m, yt, w, rows.unit.row(c0), d, part.data() + static_cast<std::size_t>(t) * wd, d);
+  };
+  auto merge = [&](std::int64_t n_tasks) {
+  // Slots added in task order for every element (threads split the elements, not the order).
 #pragma omp parallel for schedule(static) num_threads(n_threads)
     for (std::int64_t e = 0; e < static_cast<std::int64_t>(wd); ++e)
-      for (std::int64_t t = 0; t < n_sub; ++t)
+      for (std::int64_t t = 0; t < n_tasks; ++t)
         acc[static_cast<std::size_t>(e)] += part[static_cast<std::size_t>(t) * wd + static_cast<std::size_t>(e)];
-    for (std::int64_t t = 0; t < n_sub; ++t)
+    for (std::int64_t t = 0; t < n_tasks; ++t)
       for (std::int64_t j = 0; j < w; ++j)
         col_sum[static_cast<std::size_t>(j)] += part_sum[static_cast<std::size_t>(t * w + j)];
-    if (progress) progress(static_cast<double>(std::min(n, g0 + kTaskRows * kGroup)) / static_cast<double>(n));
-  }
+  };
+  blas::BlasThreads one(1);
+  for_each_row_task(n, kTaskRows, kGroup, n_threads, task, merge, progress);
   const double inv_n = 1.0 / static_cast<double>(n);
   for (std::int64_t j = 0; j < w; ++j)
     for (std::int64_t k = 0; k < d; ++k) {
