@@ -193,6 +193,18 @@ std::vector<float> all_eigenvectors(std::vector<double>& a, std::int64_t d64) {
 
 // ---- Covariance ---------------------------------------------------------------------------
 
+// Centres rows [c0, c0 + m) of the set into x (m x d).
+void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t c0, std::int64_t m, float* x) {
+  const std::int64_t d = rows.dim();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < m; ++i) {
+    const float* u = rows.unit.row(c0 + i);
+    const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
+    float* o = x + i * d;
+    for (std::int64_t k = 0; k < d; ++k) o[k] = r * u[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
+  }
+}
+
 // sum_i (x_i - mu)(x_i - mu)^T over the set, x_i = norm_i * unit_i: the upper triangle of a
 // d x d row-major double matrix. Per chunk of rows: centre in f32, one threaded ssyrk, add the
 // f32 result to the double accumulator, chunks in order (same result for any thread count).
@@ -204,17 +216,11 @@ std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double
   std::vector<double> acc(dd, 0.0);
   std::vector<float> part(dd, 0.0f);
   std::vector<float> chunk(static_cast<std::size_t>(std::min(step, n) * d));
-  std::vector<float> muf(mu.begin(), mu.end());
   const int bd = blas::blas_int(d, "dimension");
   blas::BlasThreads all(omp_get_max_threads());
   for (std::int64_t c0 = 0; c0 < n; c0 += step) {
     const std::int64_t m = std::min(step, n - c0);
-    for (std::int64_t i = 0; i < m; ++i) {
-      const float* u = rows.unit.row(c0 + i);
-      const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
-      float* x = chunk.data() + i * d;
-      for (std::int64_t k = 0; k < d; ++k) x[k] = r * u[k] - muf[static_cast<std::size_t>(k)];
-    }
+    centre_rows(rows, mu, c0, m, chunk.data());
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bd, blas::blas_int(m, "chunk rows"), 1.0f, chunk.data(), bd,
                 0.0f, part.data(), bd);
     for (std::int64_t a = 0; a < d; ++a) {
@@ -361,18 +367,6 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, co
 }
 
 // ---- Transformed sets (--exact: each version built whole for the all-pairs engine) -------
-
-// Centres rows [c0, c0 + m) of the set into x (m x d).
-void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t c0, std::int64_t m, float* x) {
-  const std::int64_t d = rows.dim();
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < m; ++i) {
-    const float* u = rows.unit.row(c0 + i);
-    const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
-    float* o = x + i * d;
-    for (std::int64_t k = 0; k < d; ++k) o[k] = r * u[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
-  }
-}
 
 // x'_i = (x_i - mu) - V^T (V (x_i - mu)) - offset for every row, where V (n_v x d, row-major)
 // holds the components to remove (n_v may be 0: plain centring) and offset is 0 or a constant
