@@ -21,6 +21,7 @@
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/analysis/spectrum.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/base/vector_clones.hpp"
 
 namespace embstat {
 
@@ -75,31 +76,54 @@ struct ColumnSums {
   std::vector<double> raw, unit, unit_sq;
 };
 
+// Adds raw row r * u, unit row u and its squares to the sums, over coordinates [k0, k1).
+EMBSTAT_VECTOR_CLONES void add_to_column_sums(const float* u, double r, std::int64_t k0, std::int64_t k1, double* raw,
+                                              double* unit, double* sq) {
+#pragma omp simd
+  for (std::int64_t k = k0; k < k1; ++k) {
+    const double v = u[k];
+    raw[k] += r * v;
+    unit[k] += v;
+    sq[k] += v * v;
+  }
+}
+
 ColumnSums column_sums(const RowSet& rows) {
   const std::int64_t n = rows.size(), d = rows.dim();
   ColumnSums s;
   s.raw.assign(static_cast<std::size_t>(d), 0.0);
   s.unit.assign(static_cast<std::size_t>(d), 0.0);
   s.unit_sq.assign(static_cast<std::size_t>(d), 0.0);
-  double* raw = s.raw.data();
-  double* unit = s.unit.data();
-  double* sq = s.unit_sq.data();
 #pragma omp parallel
   {
     const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     const std::int64_t k0 = d * t / nt, k1 = d * (t + 1) / nt;
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float* u = rows.unit.row(i);
-      const double r = rows.norms[static_cast<std::size_t>(i)];
-      for (std::int64_t k = k0; k < k1; ++k) {
-        const double v = u[k];
-        raw[k] += r * v;
-        unit[k] += v;
-        sq[k] += v * v;
-      }
-    }
+    for (std::int64_t i = 0; i < n; ++i)
+      add_to_column_sums(rows.unit.row(i), rows.norms[static_cast<std::size_t>(i)], k0, k1, s.raw.data(), s.unit.data(),
+                         s.unit_sq.data());
   }
   return s;
+}
+
+// What the common-direction pass needs of one row, raw row x = r u: u . mu, u . s (s the sum of
+// the unit rows), |u|^2 and |x - mu|^2, in double.
+struct RowMoments {
+  double dot_mu = 0, dot_unit_sum = 0, unit_sq = 0, centred_sq = 0;
+};
+
+EMBSTAT_VECTOR_CLONES RowMoments row_moments(const float* u, double r, const double* mu, const double* unit_sum,
+                                             std::int64_t d) {
+  double a = 0, b = 0, uu = 0, dd = 0;
+#pragma omp simd reduction(+ : a, b, uu, dd)
+  for (std::int64_t k = 0; k < d; ++k) {
+    const double v = u[k];
+    a += v * mu[k];
+    b += v * unit_sum[k];
+    uu += v * v;
+    const double x = r * v - mu[k];
+    dd += x * x;
+  }
+  return {a, b, uu, dd};
 }
 
 // Copies the unit rows at the given positions into a new matrix (rows in that order).
@@ -446,12 +470,15 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
 }
 
 // Sampled (and exact) fraction of non-negative pairs of a set, with the given targets.
+// `mean_cosine`: the set's exact mean pairwise cosine when the caller has it (else a pass of
+// column sums computes it).
 PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& targets, bool exact,
                            AllPairsResult* exact_out, const char* what, std::vector<std::string>& notes,
-                           const ProgressFn& progress, double p0, double p1) {
+                           const ProgressFn& progress, double p0, double p1,
+                           std::optional<double> mean_cosine = std::nullopt) {
   PairFraction f;
   f.rows = set.size();
-  f.mean_cosine = identity_mean_cosine(column_sums(set), set.size());
+  f.mean_cosine = mean_cosine ? *mean_cosine : identity_mean_cosine(column_sums(set), set.size());
   std::vector<std::int64_t> present;
   for (const auto id : targets)
     if (set.index_of(id)) present.push_back(id);
@@ -894,18 +921,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       row_mean_cos(static_cast<std::size_t>(n)), dist(static_cast<std::size_t>(n));
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < n; ++i) {
-    const float* u = rows.unit.row(i);
-    const double r = rows.norms[static_cast<std::size_t>(i)];
-    double a = 0, b = 0, uu = 0, dd = 0;
-    for (std::int64_t k = 0; k < d; ++k) {
-      const double v = u[k];
-      const auto kk = static_cast<std::size_t>(k);
-      a += v * mu[kk];
-      b += v * sums.unit[kk];
-      uu += v * v;
-      const double x = r * v - mu[kk];
-      dd += x * x;
-    }
+    const auto [a, b, uu, dd] =
+        row_moments(rows.unit.row(i), rows.norms[static_cast<std::size_t>(i)], mu.data(), sums.unit.data(), d);
     const auto ii = static_cast<std::size_t>(i);
     cos_mu[ii] = mu_norm > 0 ? a / (std::sqrt(uu) * mu_norm) : 0.0;
     cos_um[ii] = su_norm > 0 ? b / (std::sqrt(uu) * su_norm) : 0.0;
@@ -1096,7 +1113,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   // Progress: without --exact the four versions are quick; with it each is a full pass.
   const double q0 = 0.6, step = 0.35 / 4;
   rep.original = pair_fraction(rows, rep.targets, options.exact, options.exact ? &exact_original : nullptr, "",
-                               rep.notes, progress, q0, q0 + step);
+                               rep.notes, progress, q0, q0 + step, rep.mean_cosine);
   lap("fraction: as stored");
   report_progress(q0 + step);
   if (!options.exact) {
