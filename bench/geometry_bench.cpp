@@ -1,7 +1,7 @@
 // geometry_bench — wall time of `geometry` per stage on synthetic matrices of the study's shapes.
 //
 //   geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]
-//                  [--decay A] [--compare]
+//                  [--decay A] [--compare] [--bf16]
 //
 // Each shape: an N(0,1) matrix (random_normal_matrix, seeded) plus a constant offset of 0.3 per
 // coordinate and one rogue coordinate (+4), so every stage does real work; a synthetic
@@ -13,6 +13,8 @@
 // --spectrum` (default auto). --decay A scales coordinate k by (k + 1)^(-A / 2) (covariance
 // eigenvalues ~ k^-A, a power law like trained embeddings' instead of a flat bulk); --compare
 // also runs the exact spectrum on the same matrix and prints how far the randomized one is.
+// --bf16 rounds the rows to bf16 and passes them encoded too, as a bf16 checkpoint's tensor: the
+// randomized spectrum's products then use the bf16 kernels (on CPUs with AVX512-BF16).
 #include <sys/resource.h>
 
 #include <fmt/format.h>
@@ -29,6 +31,7 @@
 
 #include "embstat/analysis/geometry.hpp"
 #include "embstat/analysis/sampled.hpp"
+#include "embstat/base/dtype.hpp"
 
 namespace {
 
@@ -76,9 +79,10 @@ int main(int argc, char** argv) {
   int passes = 4;
   double decay = 0;
   bool compare = false;
+  bool bf16 = false;
   const char* usage =
       "usage: geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]\n"
-      "                      [--decay A] [--compare]\n";
+      "                      [--decay A] [--compare] [--bf16]\n";
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     std::int64_t n = 0, d = 0;
@@ -88,6 +92,8 @@ int main(int argc, char** argv) {
       iw = false;
     else if (arg == "--decay" && a + 1 < argc)
       decay = std::atof(argv[++a]);
+    else if (arg == "--bf16")
+      bf16 = true;
     else if (arg == "--compare")
       compare = true;
     else if (arg == "--passes" && a + 1 < argc)
@@ -128,6 +134,23 @@ int main(int argc, char** argv) {
         r[k] = (decay > 0 ? r[k] * static_cast<float>(std::pow(k + 1.0, -decay / 2)) : r[k]) + 0.3f;
       r[d / 3] += 4.0f;
     }
+    // --bf16: the rows rounded to bf16 and kept encoded too, as a bf16 checkpoint's tensor is
+    // (the source that analyze_geometry's bf16 kernels read); both paths see the same values.
+    std::vector<std::uint16_t> stored;
+    embstat::MatrixView source;
+    if (bf16) {
+      stored.resize(static_cast<std::size_t>(n * d));
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < n * d; ++i) {
+        stored[static_cast<std::size_t>(i)] = embstat::f32_to_bf16(m.data()[i]);
+        m.data()[i] = embstat::bf16_to_f32(stored[static_cast<std::size_t>(i)]);
+      }
+      source.dtype = embstat::DType::BF16;
+      source.n_rows = n;
+      source.n_cols = d;
+      source.data = reinterpret_cast<const std::uint8_t*>(stored.data());
+      source.row_bytes = static_cast<std::uint64_t>(d) * 2;
+    }
     const embstat::RowSet rows = embstat::make_row_set(std::move(m), embstat::RowFilter{});
     const embstat::Vocabulary vocab = synthetic_vocab(n);
     const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -137,7 +160,7 @@ int main(int argc, char** argv) {
     o.spectrum = spectrum;
     o.spectrum_passes = passes;
     const auto t1 = Clock::now();
-    const GeometryReport r = embstat::analyze_geometry(rows, vocab, o);
+    const GeometryReport r = embstat::analyze_geometry(rows, vocab, o, source);
     const double total = std::chrono::duration<double>(Clock::now() - t1).count();
 
     fmt::print("\n{} x {} (f32 {:.2f} GB; synthetic matrix built in {:.2f} s)\n", n, d,
@@ -188,14 +211,14 @@ int main(int argc, char** argv) {
                r.explained_variance.size() > 1 ? r.explained_variance[1] : 0, r.removed_variance, r.all_but_top.sampled,
                r.all_but_top_raw.sampled);
     if (r.spectrum.method == "randomized")
-      fmt::print("; IsoScore se {:.2g}, |C|_F se {:.2g}, Ritz residual {:.2g}", r.spectrum.isoscore_se,
-                 r.spectrum.frobenius_rel_se, r.spectrum.max_residual);
+      fmt::print("; {} kernel; IsoScore se {:.2g}, |C|_F se {:.2g}, Ritz residual {:.2g}", r.spectrum.kernel,
+                 r.spectrum.isoscore_se, r.spectrum.frobenius_rel_se, r.spectrum.max_residual);
     fmt::print("\n");
     if (compare && r.spectrum.method == "randomized") {
       o.spectrum = embstat::SpectrumMethod::Exact;
       o.isotropy_iw = false;
       const auto t2 = Clock::now();
-      const GeometryReport e = embstat::analyze_geometry(rows, vocab, o);
+      const GeometryReport e = embstat::analyze_geometry(rows, vocab, o, source);
       const double exact_s = std::chrono::duration<double>(Clock::now() - t2).count();
       double worst = 0;  // largest relative error of the top K eigenvalues
       for (std::size_t k = 0; k < e.eigenvalues.size() && k < r.eigenvalues.size(); ++k)

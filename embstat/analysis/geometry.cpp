@@ -16,6 +16,7 @@
 #include <random>
 
 #include "embstat/analysis/all_pairs.hpp"
+#include "embstat/analysis/bf16_kernels.hpp"
 #include "embstat/analysis/blas.hpp"
 #include "embstat/analysis/row_tasks.hpp"
 #include "embstat/analysis/sampled.hpp"
@@ -1099,10 +1100,15 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     for (const double x : dist) trace += x * x;
     so.trace = trace / nd;
     if (progress) so.progress = [&](double f) { progress(0.05 + 0.55 * f); };
+    // A bf16 checkpoint's stored rows: the products read them with the bf16 kernels.
+    if (source.dtype == DType::BF16 && source.data != nullptr && source.n_rows == rows.n_total && source.n_cols == d &&
+        bf16_kernel_available())
+      so.bf16_rows = &source;
     RandomizedSpectrum rs = randomized_spectrum(rows, mu, so);
     take_spectrum(rs.values, rs.trace, rs.vectors);
     SpectrumInfo& info = rep.spectrum;
     info.method = "randomized";
+    info.kernel = rs.bf16 ? "bf16" : "f32";
     info.passes = rs.passes;
     info.block = rs.block;
     info.basis = rs.basis;

@@ -156,6 +156,7 @@ struct OddRow {
 // How section 3 was computed, and how sure the randomized numbers are.
 struct SpectrumInfo {
   std::string method;           // "exact" or "randomized"
+  std::string kernel = "f32";   // products: "f32" (BLAS on the decoded rows) or "bf16" (the stored bf16 rows)
   int passes = 0;               // randomized: passes over the rows
   std::int64_t block = 0;       // randomized: vectors per pass w
   std::int64_t basis = 0;       // randomized: Krylov basis size (passes x w, at most d)

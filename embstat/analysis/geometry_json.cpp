@@ -104,6 +104,7 @@ nlohmann::ordered_json geometry_json(const GeometryReport& r, const Vocabulary& 
       o["max_residual"] = number(sp.max_residual);
       o["frobenius_rel_se"] = number(sp.frobenius_rel_se);
       o["isoscore_se"] = number(sp.isoscore_se);
+      o["kernel"] = sp.kernel;
     }
     j["spectrum"] = std::move(o);
   }

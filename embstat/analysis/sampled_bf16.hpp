@@ -15,15 +15,12 @@
 #include <optional>
 #include <vector>
 
+#include "embstat/analysis/bf16_kernels.hpp"  // bf16_kernel_available
 #include "embstat/analysis/row_set.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/matrix/matrix.hpp"
 
 namespace embstat {
-
-// True when this CPU has AVX512-BF16 (and AVX512-BW) and the environment variable
-// EMBSTAT_NO_BF16_KERNEL is unset or "0". Set EMBSTAT_NO_BF16_KERNEL=1 to force the f32 path.
-bool bf16_kernel_available();
 
 // The usable rows of a bf16 matrix, as the kernel indexes them (by model row id).
 struct Bf16Rows {

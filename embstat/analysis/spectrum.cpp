@@ -7,9 +7,11 @@
 #include <cmath>
 #include <string>
 
+#include "embstat/analysis/bf16_kernels.hpp"
 #include "embstat/analysis/blas.hpp"
 #include "embstat/analysis/row_tasks.hpp"
 #include "embstat/analysis/sampled.hpp"
+#include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat {
@@ -112,6 +114,139 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
   return acc;
 }
 
+// The same product from the raw rows stored in bf16 (SpectrumOptions::bf16_rows; q's values must
+// be bf16 numbers, round_to_bf16): per task of model rows, y = X q^T by bf16_dots (exact
+// products, f32 sums, as sgemm), centred (y_ij - mu . q_j) and written to `centred` (n_total x w,
+// 0 for rows outside the set: the exact X_c q^T, from which randomized_spectrum builds its
+// Rayleigh-Ritz matrix), then sum_i y_ij x_i by bf16_weighted_row_sums with each y_ij rounded to
+// bf16. That rounding (2^-9) makes the returned C q approximate: good enough to grow the Krylov
+// space and for the residuals and |C|_F, never used for the Ritz values. mu (sum_i y_ij) comes
+// off at the end as in covariance_times.
+std::vector<double> covariance_times_bf16(const RowSet& rows, const MatrixView& raw,
+                                          const std::vector<std::uint8_t>& in_set, const std::vector<double>& mu,
+                                          const std::vector<double>& q, std::int64_t w, std::vector<float>& centred,
+                                          const ProgressFn& progress) {
+  constexpr std::int64_t kTaskRows = 512, kGroup = 8;
+  const std::int64_t n_total = raw.n_rows, d = raw.n_cols;
+  const auto wd = static_cast<std::size_t>(w * d);
+  Bf16Vectors qb = pack_bf16_vectors(w, d);
+  for (std::int64_t j = 0; j < w; ++j)
+    for (std::int64_t k = 0; k < d; ++k)
+      qb.bits[static_cast<std::size_t>(j * qb.d32 + k)] =
+          f32_to_bf16(static_cast<float>(q[static_cast<std::size_t>(j * d + k)]));
+  std::vector<double> q_mu(static_cast<std::size_t>(w));
+  for (std::int64_t j = 0; j < w; ++j) q_mu[static_cast<std::size_t>(j)] = dot(q.data() + j * d, mu.data(), d);
+  centred.assign(static_cast<std::size_t>(n_total * w), 0.0f);
+  std::vector<double> acc(wd, 0.0), col_sum(static_cast<std::size_t>(w), 0.0);
+  std::vector<float> part(static_cast<std::size_t>(kGroup) * wd);
+  std::vector<double> part_sum(static_cast<std::size_t>(kGroup * w));
+  const int n_threads = std::max(1, omp_get_max_threads());
+  std::vector<Bf16WeightPairs> weights(static_cast<std::size_t>(n_threads));
+  auto task = [&](std::int64_t t, int thread, std::int64_t c0, std::int64_t m) {
+    float* yt = centred.data() + c0 * w;
+    Bf16WeightPairs& wp = weights[static_cast<std::size_t>(thread)];
+    double* sums = part_sum.data() + t * w;
+    std::fill(sums, sums + w, 0.0);
+    bf16_dots(qb, nullptr, raw.row(c0), raw.row_bytes, nullptr, m, d, yt, 1, w);  // yt[i w + j] = x_i . q_j
+    wp.assign(m, w);
+    for (std::int64_t i = 0; i < m; ++i) {
+      float* yi = yt + i * w;
+      if (in_set[static_cast<std::size_t>(c0 + i)] == 0) {
+        std::fill(yi, yi + w, 0.0f);
+        continue;
+      }
+      for (std::int64_t j = 0; j < w; ++j) {
+        yi[j] = static_cast<float>(static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)]);
+        const std::uint16_t h = f32_to_bf16(yi[j]);
+        sums[j] += bf16_to_f32(h);
+        wp.set(i, j, h);
+      }
+    }
+    bf16_weighted_row_sums(raw.row(c0), raw.row_bytes, d, wp, part.data() + static_cast<std::size_t>(t) * wd);
+  };
+  auto merge = [&](std::int64_t n_tasks) {
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (std::int64_t e = 0; e < static_cast<std::int64_t>(wd); ++e)
+      for (std::int64_t t = 0; t < n_tasks; ++t)
+        acc[static_cast<std::size_t>(e)] += part[static_cast<std::size_t>(t) * wd + static_cast<std::size_t>(e)];
+    for (std::int64_t t = 0; t < n_tasks; ++t)
+      for (std::int64_t j = 0; j < w; ++j)
+        col_sum[static_cast<std::size_t>(j)] += part_sum[static_cast<std::size_t>(t * w + j)];
+  };
+  for_each_row_task(n_total, kTaskRows, kGroup, n_threads, task, merge, progress);
+  const double inv_n = 1.0 / static_cast<double>(rows.size());
+  for (std::int64_t j = 0; j < w; ++j)
+    for (std::int64_t k = 0; k < d; ++k) {
+      double& a = acc[static_cast<std::size_t>(j * d + k)];
+      a = (a - mu[static_cast<std::size_t>(k)] * col_sum[static_cast<std::size_t>(j)]) * inv_n;
+    }
+  return acc;
+}
+
+// K C K^T for the basis K whose centred products X_c K^T the bf16 passes stored (one n_total x
+// w_p matrix per pass, of which the first b_p columns belong to the basis): (1/n) sum_i z_i z_i^T
+// with z_i the concatenated rows, by ssyrk over chunks of rows added in order into double.
+std::vector<double> rayleigh_matrix(const std::vector<std::vector<float>>& centred,
+                                    const std::vector<std::int64_t>& stride, const std::vector<std::int64_t>& used,
+                                    std::int64_t n_total, std::int64_t n) {
+  constexpr std::int64_t kChunk = 2048;
+  std::int64_t m = 0;
+  for (const auto u : used) m += u;
+  const auto mz = static_cast<std::size_t>(m);
+  std::vector<double> b(mz * mz, 0.0);
+  std::vector<float> z(static_cast<std::size_t>(kChunk * m)), part(mz * mz);
+  const int bm = blas::blas_int(m, "basis");
+  for (std::int64_t c0 = 0; c0 < n_total; c0 += kChunk) {
+    const std::int64_t rows = std::min(kChunk, n_total - c0);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      float* zi = z.data() + i * m;
+      for (std::size_t p = 0; p < centred.size(); ++p) {
+        const float* src = centred[p].data() + (c0 + i) * stride[p];
+        zi = std::copy(src, src + used[p], zi);
+      }
+    }
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bm, blas::blas_int(rows, "rows"), 1.0f, z.data(), bm, 0.0f,
+                part.data(), bm);
+    for (std::size_t a = 0; a < mz; ++a)
+      for (std::size_t c = a; c < mz; ++c) b[a * mz + c] += part[a * mz + c];
+  }
+  const double inv_n = 1.0 / static_cast<double>(n);
+  for (std::size_t a = 0; a < mz; ++a)
+    for (std::size_t c = a; c < mz; ++c) b[a * mz + c] = b[c * mz + a] = b[a * mz + c] * inv_n;
+  return b;
+}
+
+// Each value to the nearest bf16 number (what the bf16 kernels multiply), kept in double.
+void round_to_bf16(double* x, std::size_t count) {
+  for (std::size_t e = 0; e < count; ++e) x[e] = bf16_to_f32(f32_to_bf16(static_cast<float>(x[e])));
+}
+
+// The Cholesky factor L (lower, row-major m x m) of the Gram matrix of the m rows (m x d,
+// linearly independent): L^-1 rows is orthonormal. Used on a basis rounded to bf16, whose rows
+// are orthonormal only to about 2^-9.
+std::vector<double> gram_cholesky(const std::vector<double>& rows, std::int64_t m, std::int64_t d) {
+  const int bm = blas::blas_int(m, "basis"), bd = blas::blas_int(d, "dimension");
+  std::vector<double> g(static_cast<std::size_t>(m * m));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bm, bm, bd, 1.0, rows.data(), bd, rows.data(), bd, 0.0, g.data(),
+              bm);
+  blas::lapack_check(LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', bm, g.data(), bm), "dpotrf");
+  return g;  // the upper triangle still holds G; the trsm calls read only the lower one
+}
+
+// x <- L^-1 x for x with m rows of `cols` values.
+void solve_lower(const std::vector<double>& l, std::int64_t m, std::vector<double>& x, std::int64_t cols) {
+  cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, blas::blas_int(m, "basis"),
+              blas::blas_int(cols, "columns"), 1.0, l.data(), blas::blas_int(m, "basis"), x.data(),
+              blas::blas_int(cols, "columns"));
+}
+
+// An orthonormal copy of the m rows (bf16-rounded basis), for projections.
+std::vector<double> orthonormal_copy(const std::vector<double>& rows, std::int64_t m, std::int64_t d) {
+  std::vector<double> out(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(m * d));
+  solve_lower(gram_cholesky(out, m, d), m, out, d);
+  return out;
+}
+
 }  // namespace
 
 RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<double>& mu,
@@ -126,8 +261,36 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
   const std::int64_t s = w < d ? std::max<std::int64_t>(options.probes, 0) : 0;  // w == d: no tail
   const auto dz = static_cast<std::size_t>(d);
 
+  const MatrixView* raw = options.bf16_rows;
+  const bool use_bf16 = raw != nullptr && bf16_kernel_available();
+  std::vector<std::uint8_t> in_set;  // per model row: 1 when it is a row of the set (bf16 path)
+  if (use_bf16) {
+    if (raw->dtype != DType::BF16 || raw->n_rows != rows.n_total || raw->n_cols != d || raw->data == nullptr)
+      throw Error(ErrorKind::Internal, "", "randomized spectrum: bf16 rows do not match the row set");
+    in_set.assign(static_cast<std::size_t>(raw->n_rows), 0);
+    for (const std::int64_t id : rows.ids) in_set[static_cast<std::size_t>(id)] = 1;
+  }
+  // bf16 path: per pass, X_c Q^T for the block and probes multiplied (n_total x that many), of
+  // which the block's columns give the exact Rayleigh-Ritz matrix.
+  std::vector<std::vector<float>> centred;
+  std::vector<std::int64_t> centred_stride, centred_used;
+  auto times_c = [&](std::vector<double>& in, std::int64_t count, std::int64_t block_rows, const ProgressFn& progress) {
+    if (!use_bf16) return covariance_times(rows, mu, in, count, progress);
+    round_to_bf16(in.data(), in.size());
+    centred.emplace_back();
+    centred_stride.push_back(count);
+    centred_used.push_back(block_rows);
+    return covariance_times_bf16(rows, *raw, in_set, mu, in, count, centred.back(), progress);
+  };
+  // The basis as an orthonormal set for projecting against: itself, or (bf16: rounded, so only
+  // nearly orthonormal) an orthonormalised copy.
+  auto orthonormal = [&](const std::vector<double>& span, std::int64_t m) {
+    return use_bf16 ? orthonormal_copy(span, m, d) : span;
+  };
+
   RandomizedSpectrum out;
   out.block = w;
+  out.bf16 = use_bf16;
   if (options.trace) {
     out.trace = *options.trace;
   } else {
@@ -167,7 +330,9 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
       // measure the part of |C|_F^2 that the basis does not capture.
       std::vector<double> g = gaussian_rows(s, d, seed + 1);
       std::vector<double> span = basis;
+      if (use_bf16) round_to_bf16(block.data(), block.size());  // as the product will see it
       span.insert(span.end(), block.begin(), block.end());
+      span = orthonormal(span, m + rows_block);
       project_off(g, s, span, m + rows_block, d);
       project_off(g, s, span, m + rows_block, d);
       in.insert(in.end(), g.begin(), g.end());
@@ -175,10 +340,9 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     }
     ProgressFn pass_progress;
     if (options.progress) pass_progress = [&, pass](double f) { options.progress((pass - 1 + f) / options.passes); };
-    std::vector<double> out_rows =
-        covariance_times(rows, mu, in, static_cast<std::int64_t>(in.size()) / d, pass_progress);
+    std::vector<double> out_rows = times_c(in, static_cast<std::int64_t>(in.size()) / d, rows_block, pass_progress);
     const auto split = static_cast<std::ptrdiff_t>(rows_block * d);
-    basis.insert(basis.end(), block.begin(), block.end());
+    basis.insert(basis.end(), in.begin(), in.begin() + split);  // the block as multiplied (bf16: rounded)
     products.insert(products.end(), out_rows.begin(), out_rows.begin() + split);
     probe_products.assign(out_rows.begin() + split, out_rows.end());
     out.passes = pass;
@@ -191,22 +355,38 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     const std::int64_t next = std::min(w, d - m_now);
     block.assign(out_rows.begin(), out_rows.begin() + split);
     block.resize(static_cast<std::size_t>(next) * dz);
+    const std::vector<double> span = orthonormal(basis, m_now);
     for (int round = 0; round < 2; ++round) {
-      project_off(block, next, basis, m_now, d);
-      project_off(block, next, basis, m_now, d);
+      project_off(block, next, span, m_now, d);
+      project_off(block, next, span, m_now, d);
       orthonormalise_rows(block, next, d);
     }
   }
-
   // Rayleigh-Ritz on the Krylov space: B = K C K^T (m x m), B = Y diag(theta) Y^T; Ritz
   // vectors Y^T K, with C (Y^T K) = Y^T (C K) for the residuals.
   const std::int64_t m = static_cast<std::int64_t>(basis.size()) / d;
   out.basis = m;
   const auto mz = static_cast<std::size_t>(m);
-  std::vector<double> b(mz * mz);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas::blas_int(m, "basis"), blas::blas_int(m, "basis"),
-              blas::blas_int(d, "dimension"), 1.0, basis.data(), blas::blas_int(d, "d"), products.data(),
-              blas::blas_int(d, "d"), 0.0, b.data(), blas::blas_int(m, "basis"));
+  std::vector<double> b;
+  if (use_bf16) {
+    // From the exact centred products (B~ = K~ C K~^T for the rounded basis K~); then K~, which
+    // is orthonormal only to about 2^-9, is made exactly so: K = L^-1 K~, B = L^-1 B~ L^-T, and
+    // C K = L^-1 (C K~) (C is linear).
+    b = rayleigh_matrix(centred, centred_stride, centred_used, raw->n_rows, n);
+    centred = {};
+    const std::vector<double> l = gram_cholesky(basis, m, d);
+    solve_lower(l, m, basis, d);
+    solve_lower(l, m, products, d);
+    solve_lower(l, m, b, m);  // L^-1 B~, then (L^-1 (L^-1 B~)^T) = L^-1 B~ L^-T as B~ is symmetric
+    for (std::size_t a = 0; a < mz; ++a)
+      for (std::size_t c = 0; c < a; ++c) std::swap(b[a * mz + c], b[c * mz + a]);
+    solve_lower(l, m, b, m);
+  } else {
+    b.resize(mz * mz);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas::blas_int(m, "basis"), blas::blas_int(m, "basis"),
+                blas::blas_int(d, "dimension"), 1.0, basis.data(), blas::blas_int(d, "d"), products.data(),
+                blas::blas_int(d, "d"), 0.0, b.data(), blas::blas_int(m, "basis"));
+  }
   for (std::size_t a = 0; a < mz; ++a)
     for (std::size_t c = 0; c < a; ++c) b[a * mz + c] = b[c * mz + a] = 0.5 * (b[a * mz + c] + b[c * mz + a]);
   std::vector<double> theta(mz);
@@ -240,7 +420,17 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
   }
 
   // Frobenius norm: |C K^T|_F^2 exactly, plus the probes' mean |C g_j|^2 for the rest.
-  for (const double v : products) out.captured_frobenius_sq += v * v;
+  if (use_bf16) {
+    // |C K^T|_F^2 = |K C K^T|_F^2 + |(I - K^T K) C K^T|_F^2: the first exact (the Ritz values'
+    // squares), the rounded products entering only through the second, a small remainder when
+    // the basis is nearly invariant.
+    for (const double t : theta) out.captured_frobenius_sq += t * t;
+    std::vector<double> outside = products;
+    project_off(outside, m, basis, m, d);
+    for (const double v : outside) out.captured_frobenius_sq += v * v;
+  } else {
+    for (const double v : products) out.captured_frobenius_sq += v * v;
+  }
   out.frobenius_sq = out.captured_frobenius_sq;
   const std::int64_t np = out.probes;
   if (np > 0) {

@@ -27,6 +27,7 @@
 
 #include "embstat/analysis/row_set.hpp"
 #include "embstat/base/progress.hpp"
+#include "embstat/matrix/matrix.hpp"
 
 namespace embstat {
 
@@ -37,7 +38,14 @@ struct SpectrumOptions {
   std::int64_t probes = 32;      // Hutch++ probes for the Frobenius tail (0: no estimate of it)
   std::uint64_t seed = 0;
   std::optional<double> trace;  // (1/n) sum |x_i - mu|^2 when the caller has it (saves a pass)
-  ProgressFn progress;          // fraction of the passes done, in [0, 1]
+  // The raw rows as stored, when they are bf16 (a bf16 checkpoint's tensor), indexed by model row
+  // id like RowSet::ids: with bf16_kernel_available() the products then read them with the bf16
+  // kernels (bf16_kernels.hpp), about twice as fast as sgemm on the f32 unit rows. Each block is
+  // rounded to bf16 before its product and kept as rounded (so the basis is exactly what was
+  // multiplied; Rayleigh-Ritz orthonormalises it by Cholesky), and the products' intermediate
+  // X_c q is rounded to bf16 for the second product (errors of 2^-9 that average over the rows).
+  const MatrixView* bf16_rows = nullptr;
+  ProgressFn progress;  // fraction of the passes done, in [0, 1]
 };
 
 struct RandomizedSpectrum {
@@ -51,7 +59,8 @@ struct RandomizedSpectrum {
   std::int64_t block = 0;            // w: vectors per pass
   std::int64_t basis = 0;            // Krylov basis size (passes x w, at most d)
   std::int64_t probes = 0;
-  int passes = 0;  // passes made (fewer than asked when the basis reached d)
+  int passes = 0;     // passes made (fewer than asked when the basis reached d)
+  bool bf16 = false;  // the products read options.bf16_rows with the bf16 kernels
 };
 
 // C = (1/n) sum_i (x_i - mu)(x_i - mu)^T over the RowSet's raw rows (norm_i * unit_i), mu the
