@@ -20,6 +20,7 @@
 #include "embstat/analysis/blas.hpp"
 #include "embstat/analysis/row_tasks.hpp"
 #include "embstat/analysis/sampled.hpp"
+#include "embstat/analysis/sampled_bf16.hpp"
 #include "embstat/analysis/spectrum.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/base/vector_clones.hpp"
@@ -489,13 +490,27 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
   return set;
 }
 
+// The set's rows as the bf16 sample kernel reads them, when `source` is the bf16 tensor the set
+// came from and the kernel applies (no --dedup, an AVX512-BF16 CPU): what `sample` uses on that
+// model, so the as-stored fraction is `sample`'s number. Empty otherwise.
+std::optional<Bf16Rows> bf16_rows_of(const RowSet& set, const MatrixView& source) {
+  if (source.dtype != DType::BF16 || source.data == nullptr || source.n_rows != set.n_total ||
+      source.n_cols != set.dim() || !set.merged_rows.empty() || !bf16_kernel_available())
+    return std::nullopt;
+  RowFilter filter;  // padding rows are the ids from the vocabulary's size on
+  if (!set.padding_rows.empty()) filter.n_tokens = set.padding_rows.front();
+  Bf16Rows b = make_bf16_rows(source, filter);
+  if (b.ids != set.ids) return std::nullopt;  // the same rows, or not this path
+  return b;
+}
+
 // Sampled (and exact) fraction of non-negative pairs of a set, with the given targets.
 // `mean_cosine`: the set's exact mean pairwise cosine when the caller has it (else a pass of
-// column sums computes it).
+// column sums computes it); `bf16`: the same rows for the bf16 sample kernel (bf16_rows_of).
 PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& targets, bool exact,
                            AllPairsResult* exact_out, const char* what, std::vector<std::string>& notes,
                            const ProgressFn& progress, double p0, double p1,
-                           std::optional<double> mean_cosine = std::nullopt) {
+                           std::optional<double> mean_cosine = std::nullopt, const Bf16Rows* bf16 = nullptr) {
   PairFraction f;
   f.rows = set.size();
   f.mean_cosine = mean_cosine ? *mean_cosine : identity_mean_cosine(column_sums(set), set.size());
@@ -506,7 +521,7 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
     notes.push_back(std::to_string(targets.size() - present.size()) + " target(s) have zero norm " + what +
                     " and were skipped there");
   if (set.size() >= 2 && !present.empty()) {
-    const SampleSummary s = sample_cosines(set, present);
+    const SampleSummary s = bf16 != nullptr ? sample_cosines(*bf16, present) : sample_cosines(set, present);
     f.targets = static_cast<std::int64_t>(present.size());
     f.sampled = s.fraction_non_negative;
     f.sampled_std = s.fraction_non_negative_std;
@@ -1137,8 +1152,11 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   AllPairsResult exact_original;
   // Progress: without --exact the four versions are quick; with it each is a full pass.
   const double q0 = 0.6, step = 0.35 / 4;
-  rep.original = pair_fraction(rows, rep.targets, options.exact, options.exact ? &exact_original : nullptr, "",
-                               rep.notes, progress, q0, q0 + step, rep.mean_cosine);
+  {
+    const std::optional<Bf16Rows> bf16 = bf16_rows_of(rows, source);
+    rep.original = pair_fraction(rows, rep.targets, options.exact, options.exact ? &exact_original : nullptr, "",
+                                 rep.notes, progress, q0, q0 + step, rep.mean_cosine, bf16 ? &*bf16 : nullptr);
+  }
   lap("fraction: as stored");
   report_progress(q0 + step);
   if (!options.exact) {

@@ -17,7 +17,10 @@
 #include <tuple>
 #include <vector>
 
+#include "embstat/analysis/bf16_kernels.hpp"
 #include "embstat/analysis/geometry.hpp"
+#include "embstat/analysis/sampled_bf16.hpp"
+#include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat {
@@ -384,6 +387,64 @@ TEST(Geometry, RandomizedSpectrumAgreesWithTheExactOne) {
   o.spectrum_passes = 7;
   const GeometryReport r7 = analyze_geometry(rows, Vocabulary{}, o);
   EXPECT_LE(std::abs(r7.eigenvalues[9] - e.eigenvalues[9]), std::abs(r.eigenvalues[9] - e.eigenvalues[9]) + 1e-12);
+}
+
+// A bf16 checkpoint: the tensor as stored (`source`) plus the RowSet decoded from it, with a zero
+// row and padding rows (a vocabulary shorter than the matrix). The randomized spectrum then reads
+// the stored rows with the bf16 kernels and the as-stored fraction is `sample`'s bf16 number;
+// everything else is unchanged, and every number agrees with the f32 path.
+TEST(Geometry, Bf16SourceUsesTheBf16KernelsAndAgreesWithTheF32Path) {
+  if (!bf16_kernel_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: the bf16 path is not used here";
+  const std::int64_t n = 1203, d = 150, n_tokens = 1200;
+  Rows x = gaussian(n, d, 41, std::vector<double>(static_cast<std::size_t>(d), 0.3));
+  for (auto& row : x)
+    for (std::size_t k = 0; k < row.size(); ++k) row[k] *= 0.2 + 2.0 * std::exp(-0.1 * static_cast<double>(k));
+  x[17].assign(static_cast<std::size_t>(d), 0.0);
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(n * d));
+  Matrix m(n, d);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t k = 0; k < d; ++k) {
+      bits[static_cast<std::size_t>(i * d + k)] =
+          f32_to_bf16(static_cast<float>(x[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]));
+      m.row(i)[k] = bf16_to_f32(bits[static_cast<std::size_t>(i * d + k)]);
+    }
+  MatrixView source;
+  source.dtype = DType::BF16;
+  source.n_rows = n;
+  source.n_cols = d;
+  source.data = reinterpret_cast<const std::uint8_t*>(bits.data());
+  source.row_bytes = static_cast<std::uint64_t>(d) * 2;
+  RowFilter filter;
+  filter.n_tokens = n_tokens;
+  const RowSet rows = make_row_set(std::move(m), filter);
+  ASSERT_EQ(rows.size(), n_tokens - 1);
+
+  GeometryOptions o = fast_options();
+  o.spectrum = SpectrumMethod::Randomized;
+  const GeometryReport f = analyze_geometry(rows, Vocabulary{}, o);  // no source: the f32 path
+  const GeometryReport b = analyze_geometry(rows, Vocabulary{}, o, source);
+  EXPECT_EQ(f.spectrum.kernel, "f32");
+  EXPECT_EQ(b.spectrum.kernel, "bf16");
+  EXPECT_EQ(geometry_json(b, Vocabulary{})["spectrum"]["kernel"], "bf16");
+  ASSERT_EQ(b.eigenvalues.size(), f.eigenvalues.size());
+  for (std::size_t k = 0; k < b.eigenvalues.size(); ++k)
+    EXPECT_NEAR(b.eigenvalues[k], f.eigenvalues[k], 1e-5 * f.eigenvalues[0]) << k;
+  EXPECT_NEAR(b.removed_variance, f.removed_variance, 1e-5);
+  EXPECT_EQ(b.total_variance, f.total_variance);
+  EXPECT_NEAR(b.spectrum.frobenius_norm, f.spectrum.frobenius_norm, 1e-3 * f.spectrum.frobenius_norm);
+  EXPECT_NEAR(b.all_but_top.sampled, f.all_but_top.sampled, 1e-3);
+  EXPECT_NEAR(b.all_but_top_raw.sampled, f.all_but_top_raw.sampled, 1e-3);
+  EXPECT_EQ(b.centered.sampled, f.centered.sampled);
+  EXPECT_NEAR(b.original.sampled, f.original.sampled, 1e-4);
+  // The as-stored fraction is exactly what `sample` reports for this bf16 tensor.
+  RowFilter bf16_filter;
+  bf16_filter.n_tokens = n_tokens;
+  const SampleSummary s = sample_cosines(make_bf16_rows(source, bf16_filter), b.targets);
+  EXPECT_EQ(b.original.sampled, s.fraction_non_negative);
+  // A tensor of another dtype keeps the f32 path.
+  MatrixView f16 = source;
+  f16.dtype = DType::F16;
+  EXPECT_EQ(analyze_geometry(rows, Vocabulary{}, o, f16).spectrum.kernel, "f32");
 }
 
 TEST(Geometry, AutoSpectrumIsExactOnSmallShapesAndWithExact) {
