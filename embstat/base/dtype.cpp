@@ -36,10 +36,6 @@ float f16_to_f32(std::uint16_t h) {
   return std::bit_cast<float>(bits);
 }
 
-float bf16_to_f32(std::uint16_t h) {
-  return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
-}
-
 float f8_e4m3_to_f32(std::uint8_t v) {
   // OCP FP8 E4M3 ("e4m3fn"): bias 7, no infinities, S.1111.111 is NaN.
   const bool neg = v & 0x80u;
@@ -79,13 +75,6 @@ std::uint16_t f32_to_f16(float f) {
   const std::uint32_t rest = abs & 0x1fffu;
   if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // carries into exp correctly
   return static_cast<std::uint16_t>(sign | h);
-}
-
-std::uint16_t f32_to_bf16(float f) {
-  std::uint32_t x = std::bit_cast<std::uint32_t>(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);  // NaN
-  x += 0x7fffu + ((x >> 16) & 1u);
-  return static_cast<std::uint16_t>(x >> 16);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 // 32 or 256 elements with their own scales (layouts in ggml_quants.hpp).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -66,12 +67,20 @@ std::string_view ggml_type_name(std::uint32_t ggml_type);
 std::optional<std::uint64_t> dtype_bytes(DType dtype, std::uint64_t n_elems);
 
 // Scalar conversions (exact, all bit patterns incl. NaN/Inf/subnormals).
+// The bf16 pair is inline: kernels convert every element of a pass (bf16_kernels callers).
 float f16_to_f32(std::uint16_t h);
-float bf16_to_f32(std::uint16_t h);
+inline float bf16_to_f32(std::uint16_t h) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
+}
 float f8_e4m3_to_f32(std::uint8_t v);
 float f8_e5m2_to_f32(std::uint8_t v);
-std::uint16_t f32_to_f16(float f);   // round to nearest even (for tests and fixtures)
-std::uint16_t f32_to_bf16(float f);  // round to nearest even
+std::uint16_t f32_to_f16(float f);           // round to nearest even (for tests and fixtures)
+inline std::uint16_t f32_to_bf16(float f) {  // round to nearest even; NaN stays NaN (quiet)
+  std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return static_cast<std::uint16_t>(x >> 16);
+}
 
 // Decodes a row of any decodable type; throws Error(Unsupported) for the others.
 void decode_row(DType dtype, const std::uint8_t* src, float* dst, std::int64_t n_elems);
