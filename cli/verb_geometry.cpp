@@ -265,9 +265,10 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
       line("I(W) not computed: it needs the exact covariance (--spectrum exact)");
     if (randomized)
       line(
-          fmt::format("spectrum: randomized block Krylov ({} passes of {} vectors; Ritz residual ≤ {} of λ₁; "
+          fmt::format("spectrum: randomized block Krylov ({} passes of {} vectors{}; Ritz residual ≤ {} of λ₁; "
                       "--spectrum exact for the exact covariance)",
-                      sp.passes, sp.block, general(sp.max_residual, 2)));
+                      sp.passes, sp.block, sp.kernel == "bf16" ? ", bf16 kernels on the stored rows" : "",
+                      general(sp.max_residual, 2)));
   }
   gap();
 

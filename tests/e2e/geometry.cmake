@@ -52,6 +52,19 @@ if(EXISTS ${_stories})
     "IsoScore = 0[.][0-9]+ ±0[.][0-9]+ .*I\\(W\\) not computed: it needs the exact covariance .*spectrum: randomized block Krylov \\(2 passes of 26 vectors")
   geometry_e2e(geometry.bad_target 2 "target 600 is out of range" "${EMBSTAT_EXE};-q;geometry;${_stories};--targets;600")
 endif()
+set(_stories_bf16 ${EMBSTAT_SHARED_DATA}/stories260K/stories260K-BF16.gguf)
+if(EXISTS ${_stories_bf16})
+  # A bf16 tensor: the randomized spectrum reads the stored rows with the bf16 kernels where the
+  # CPU has AVX512-BF16 (spectrum.kernel "bf16"), and EMBSTAT_NO_BF16_KERNEL=1 keeps the f32 path.
+  add_test(NAME e2e.geometry.bf16_kernel COMMAND ${EMBSTAT_EXE} -q geometry ${_stories_bf16} --spectrum randomized
+           --no-output --format json)
+  set_tests_properties(e2e.geometry.bf16_kernel PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
+    "\"spectrum\": {.*\"method\": \"randomized\",.*\"kernel\": \"(bf16|f32)\"")
+  add_test(NAME e2e.geometry.bf16_kernel_off COMMAND ${CMAKE_COMMAND} -E env EMBSTAT_NO_BF16_KERNEL=1 ${EMBSTAT_EXE} -q
+           geometry ${_stories_bf16} --spectrum randomized --no-output --format json)
+  set_tests_properties(e2e.geometry.bf16_kernel_off PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
+    "\"spectrum\": {.*\"kernel\": \"f32\"")
+endif()
 if(EXISTS ${_stories_bin})
   # llama2.c checkpoint: the classifier is tied, so there is no output matrix to compare.
   add_test(NAME e2e.geometry.tied COMMAND ${EMBSTAT_EXE} -q geometry ${_stories_bin} --format json --no-iw)
