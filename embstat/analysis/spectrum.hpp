@@ -40,7 +40,7 @@ struct SpectrumOptions {
   std::optional<double> trace;  // (1/n) sum |x_i - mu|^2 when the caller has it (saves a pass)
   // The raw rows as stored, when they are bf16 (a bf16 checkpoint's tensor), indexed by model row
   // id like RowSet::ids: with bf16_kernel_available() the products then read them with the bf16
-  // kernels (bf16_kernels.hpp), 1.6-2x faster than sgemm on the f32 unit rows. Each block is
+  // kernels (bf16_kernels.hpp), 1.6-2.1x faster than sgemm on the f32 unit rows. Each block is
   // rounded to bf16 before its product and kept as rounded (the basis is exactly what was
   // multiplied; a Cholesky factor of its Gram matrix makes it orthonormal). X_c Q^T is exact (f32
   // sums) and kept, n x (passes w + probes) floats, for the Rayleigh-Ritz matrix; the second
