@@ -1061,6 +1061,17 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     for (const double l : rep.eigenvalues) rep.explained_variance.push_back(total > 0 ? l / total : 0.0);
     for (std::int64_t j = 0; j < n_remove; ++j)
       rep.removed_variance += total > 0 ? values[static_cast<std::size_t>(j)] / total : 0.0;
+    // Which D components are removed is well defined only when eigenvalue D stands clear of D + 1.
+    if (n_remove >= 1 && static_cast<std::int64_t>(values.size()) > n_remove) {
+      const double at = values[static_cast<std::size_t>(n_remove - 1)],
+                   next = values[static_cast<std::size_t>(n_remove)];
+      rep.removal_gap = at > 0 ? (at - next) / at : 0.0;
+      if (*rep.removal_gap < kRemovalGapNote)
+        rep.notes.push_back(fmt::format(
+            "eigenvalues {} and {} differ by only {:.2g} %: which {} components all-but-the-top removes is barely "
+            "determined, and its raw-projection fraction depends on that choice (the centred one hardly does)",
+            n_remove, n_remove + 1, 100.0 * *rep.removal_gap, n_remove));
+    }
     top_vectors.assign(vectors.begin(), vectors.begin() + static_cast<std::ptrdiff_t>(n_remove * d));
     for (std::int64_t j = 0; j < n_remove; ++j) {
       const double* v = vectors.data() + j * d;

@@ -50,6 +50,11 @@ namespace embstat {
 inline constexpr std::int64_t kGeometryClassRows = 256;
 inline constexpr std::int64_t kGeometryClassPartners = 4096;
 
+// Below this relative gap between eigenvalues D and D + 1 a note says that the removed components
+// are barely determined (rotations among near-equal eigenvalues move the raw-projection fraction:
+// 0.96-0.99 for one matrix whose eigenvalues near D = 54 differ by 0.9 %, doc/geometry.md).
+inline constexpr double kRemovalGapNote = 0.01;
+
 // How the covariance spectrum (section 3) is computed.
 //   Exact: the d x d covariance (one ssyrk pass, n d^2) and LAPACK; I(W) needs this.
 //   Randomized: randomized_spectrum (spectrum.hpp, block Krylov), O(n d w) per pass, w = max(K, D) + 16;
@@ -197,6 +202,7 @@ struct GeometryReport {
   std::vector<double> explained_variance;  // top K ratios
   int removed = 0;                         // D
   double removed_variance = 0;             // share of variance in the top D components
+  std::optional<double> removal_gap;       // (lambda_D - lambda_{D+1}) / lambda_D, when both are known
   PairFraction all_but_top;                // centred, projection of the centred vector
   PairFraction all_but_top_raw;            // centred, projection of the raw vector (paper's text)
   std::optional<double> isotropy_iw;       // I(W) = min Z / max Z

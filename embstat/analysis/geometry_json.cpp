@@ -90,6 +90,7 @@ nlohmann::ordered_json geometry_json(const GeometryReport& r, const Vocabulary& 
   for (const double v : r.explained_variance) j["explained_variance"].push_back(number(v));
   j["removed_components"] = r.removed;
   j["removed_variance"] = number(r.removed_variance);
+  j["removal_gap"] = r.removal_gap ? number(*r.removal_gap) : json(nullptr);
   j["isotropy_iw"] = r.isotropy_iw ? number(*r.isotropy_iw) : json(nullptr);
   j["log_isotropy_iw"] = r.log_isotropy_iw ? number(*r.log_isotropy_iw) : json(nullptr);
   j["isoscore"] = number(r.isoscore);

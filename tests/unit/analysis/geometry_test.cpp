@@ -447,6 +447,38 @@ TEST(Geometry, Bf16SourceUsesTheBf16KernelsAndAgreesWithTheF32Path) {
   EXPECT_EQ(analyze_geometry(rows, Vocabulary{}, o, f16).spectrum.kernel, "f32");
 }
 
+// Rows +-a_k e_k: covariance eigenvalues a_k^2 / d exactly. With a_3 = a_4 the 3 removed
+// components are not determined (any rotation of e_3, e_4 will do): removal_gap 0 and a note;
+// with D = 2 the gap is (16 - 9) / 16 and no note.
+TEST(Geometry, RemovalGapSaysWhenTheRemovedComponentsAreBarelyDetermined) {
+  const std::vector<double> a = {5, 4, 3, 3, 1, 1, 1, 1};
+  const auto d = static_cast<std::int64_t>(a.size());
+  Rows x;
+  for (std::int64_t k = 0; k < d; ++k)
+    for (const double sign : {1.0, -1.0}) {
+      std::vector<double> r(static_cast<std::size_t>(d), 0.5);  // an offset, so no row is zero
+      r[static_cast<std::size_t>(k)] += sign * a[static_cast<std::size_t>(k)];
+      x.push_back(r);
+    }
+  const RowSet rows = row_set(x);
+  auto has_note = [](const GeometryReport& r) {
+    return std::any_of(r.notes.begin(), r.notes.end(),
+                       [](const std::string& n) { return n.find("barely determined") != std::string::npos; });
+  };
+  GeometryOptions o = fast_options();
+  o.remove = 3;
+  const GeometryReport flat = analyze_geometry(rows, Vocabulary{}, o);
+  ASSERT_TRUE(flat.removal_gap.has_value());
+  EXPECT_NEAR(*flat.removal_gap, 0.0, 1e-6);
+  EXPECT_TRUE(has_note(flat));
+  o.remove = 2;
+  const GeometryReport clear = analyze_geometry(rows, Vocabulary{}, o);
+  ASSERT_TRUE(clear.removal_gap.has_value());
+  EXPECT_NEAR(*clear.removal_gap, 7.0 / 16.0, 1e-6);
+  EXPECT_FALSE(has_note(clear));
+  EXPECT_NEAR(geometry_json(clear, Vocabulary{})["removal_gap"].get<double>(), 7.0 / 16.0, 1e-6);
+}
+
 TEST(Geometry, AutoSpectrumIsExactOnSmallShapesAndWithExact) {
   const RowSet rows = row_set(gaussian(300, 16, 32));
   GeometryOptions o = fast_options();
@@ -849,10 +881,11 @@ TEST(Geometry, PairedRowCosines) {
 TEST(Geometry, JsonHasTheDocumentedKeys) {
   const GeometryReport r = analyze_geometry(row_set(gaussian(200, 8, 24)), Vocabulary{}, fast_options());
   const auto j = geometry_json(r, Vocabulary{});
-  for (const char* key : {"mean_norm_ratio", "mean_cosine", "cos_to_mean", "fraction_non_negative",
-                          "fraction_non_negative_centered", "explained_variance", "fraction_non_negative_all_but_top",
-                          "fraction_non_negative_all_but_top_raw", "isotropy_iw", "log_isotropy_iw", "isoscore",
-                          "rogue_dimensions", "classes", "duplicates", "outliers", "zero_rows", "pairs", "spectrum"})
+  for (const char* key :
+       {"mean_norm_ratio", "mean_cosine", "cos_to_mean", "fraction_non_negative", "fraction_non_negative_centered",
+        "explained_variance", "fraction_non_negative_all_but_top", "fraction_non_negative_all_but_top_raw",
+        "isotropy_iw", "log_isotropy_iw", "isoscore", "rogue_dimensions", "classes", "duplicates", "outliers",
+        "zero_rows", "pairs", "spectrum", "removal_gap"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["fraction_method"], "sampled");
   EXPECT_EQ(j["spectrum"]["method"], "exact");
