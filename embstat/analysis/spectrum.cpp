@@ -53,6 +53,64 @@ void orthonormalise_rows(std::vector<double>& q, std::int64_t w, std::int64_t d)
   blas::lapack_check(LAPACKE_dorgqr(LAPACK_COL_MAJOR, ld, lw, lw, q.data(), ld, tau.data()), "dorgqr");
 }
 
+// The sums both covariance products collect over row tasks (for_each_row_task): per task slot,
+// sum_i y_ij x_i (w x d, f32) and the column sums sum_i y_ij (w) of the centred products y, added
+// in task order after each group; C q_j = (sum_i y_ij x_i - mu sum_i y_ij) / n at the end.
+class CovarianceSums {
+ public:
+  CovarianceSums(std::int64_t w, std::int64_t d, std::int64_t group)
+      : w_(w),
+        d_(d),
+        wd_(static_cast<std::size_t>(w * d)),
+        acc_(wd_, 0.0),
+        col_sum_(static_cast<std::size_t>(w), 0.0),
+        part_(static_cast<std::size_t>(group) * wd_),
+        part_sum_(static_cast<std::size_t>(group * w)) {}
+
+  float* part(std::int64_t slot) { return part_.data() + static_cast<std::size_t>(slot) * wd_; }
+  double* column_sums(std::int64_t slot) {  // zeroed
+    double* s = part_sum_.data() + slot * w_;
+    std::fill(s, s + w_, 0.0);
+    return s;
+  }
+
+  void merge(std::int64_t n_tasks, int n_threads) {
+    // Slots added in task order for every element (threads split the elements, not the order).
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (std::int64_t e = 0; e < static_cast<std::int64_t>(wd_); ++e)
+      for (std::int64_t t = 0; t < n_tasks; ++t)
+        acc_[static_cast<std::size_t>(e)] += part_[static_cast<std::size_t>(t) * wd_ + static_cast<std::size_t>(e)];
+    for (std::int64_t t = 0; t < n_tasks; ++t)
+      for (std::int64_t j = 0; j < w_; ++j)
+        col_sum_[static_cast<std::size_t>(j)] += part_sum_[static_cast<std::size_t>(t * w_ + j)];
+  }
+
+  std::vector<double> finish(const std::vector<double>& mu, std::int64_t n) {
+    const double inv_n = 1.0 / static_cast<double>(n);
+    for (std::int64_t j = 0; j < w_; ++j)
+      for (std::int64_t k = 0; k < d_; ++k) {
+        double& a = acc_[static_cast<std::size_t>(j * d_ + k)];
+        a = (a - mu[static_cast<std::size_t>(k)] * col_sum_[static_cast<std::size_t>(j)]) * inv_n;
+      }
+    return std::move(acc_);
+  }
+
+ private:
+  std::int64_t w_, d_;
+  std::size_t wd_;
+  std::vector<double> acc_, col_sum_;
+  std::vector<float> part_;
+  std::vector<double> part_sum_;
+};
+
+// mu . q_j for the w rows of q: the centring of the products.
+std::vector<double> dots_with_mean(const std::vector<double>& q, std::int64_t w, const std::vector<double>& mu) {
+  const auto d = static_cast<std::int64_t>(mu.size());
+  std::vector<double> q_mu(static_cast<std::size_t>(w));
+  for (std::int64_t j = 0; j < w; ++j) q_mu[static_cast<std::size_t>(j)] = dot(q.data() + j * d, mu.data(), d);
+  return q_mu;
+}
+
 // Row j of the result is C q_j for row j of q (w x d), C = (1/n) X_c^T X_c the covariance of the
 // raw rows about mu. Per chunk of rows: y = X_c q^T (the centring applied to the products:
 // x_i . q_j - mu . q_j, with x_i = norm_i u_i), then X_c^T y = U^T diag(norm) y - mu (1^T y),
@@ -66,52 +124,31 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
                                      std::int64_t w, const ProgressFn& progress) {
   constexpr std::int64_t kTaskRows = 512, kGroup = 8;
   const std::int64_t n = rows.size(), d = rows.dim();
-  const auto wd = static_cast<std::size_t>(w * d);
   const std::vector<float> qf(q.begin(), q.end());
-  std::vector<double> q_mu(static_cast<std::size_t>(w));
-  for (std::int64_t j = 0; j < w; ++j) q_mu[static_cast<std::size_t>(j)] = dot(q.data() + j * d, mu.data(), d);
-  std::vector<double> acc(wd, 0.0), col_sum(static_cast<std::size_t>(w), 0.0);
-  // Per slot: sum_i y[i][j] u_i (w x d, f32) and the column sums of the centred products (w).
-  std::vector<float> part(static_cast<std::size_t>(kGroup) * wd);
-  std::vector<double> part_sum(static_cast<std::size_t>(kGroup * w));
+  const std::vector<double> q_mu = dots_with_mean(q, w, mu);
+  CovarianceSums sums(w, d, kGroup);
   const int n_threads = std::max(1, omp_get_max_threads());
   std::vector<std::vector<float>> y(static_cast<std::size_t>(n_threads),
                                     std::vector<float>(static_cast<std::size_t>(kTaskRows * w)));
   auto task = [&](std::int64_t t, int thread, std::int64_t c0, std::int64_t m) {
     float* yt = y[static_cast<std::size_t>(thread)].data();
-    double* sums = part_sum.data() + t * w;
-    std::fill(sums, sums + w, 0.0);
+    double* col = sums.column_sums(t);
     blas::gemm_abt(m, w, d, rows.unit.row(c0), d, qf.data(), d, yt, w);  // y[i][j] = u_i . q_j
     for (std::int64_t i = 0; i < m; ++i) {
       const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
       float* yi = yt + i * w;
       for (std::int64_t j = 0; j < w; ++j) {
         const double centred = r * static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)];  // (x_i - mu) . q_j
-        sums[j] += centred;
+        col[j] += centred;
         yi[j] = static_cast<float>(r * centred);
       }
     }
-    blas::gemm_atb(w, d, m, yt, w, rows.unit.row(c0), d, part.data() + static_cast<std::size_t>(t) * wd, d);
-  };
-  auto merge = [&](std::int64_t n_tasks) {
-  // Slots added in task order for every element (threads split the elements, not the order).
-#pragma omp parallel for schedule(static) num_threads(n_threads)
-    for (std::int64_t e = 0; e < static_cast<std::int64_t>(wd); ++e)
-      for (std::int64_t t = 0; t < n_tasks; ++t)
-        acc[static_cast<std::size_t>(e)] += part[static_cast<std::size_t>(t) * wd + static_cast<std::size_t>(e)];
-    for (std::int64_t t = 0; t < n_tasks; ++t)
-      for (std::int64_t j = 0; j < w; ++j)
-        col_sum[static_cast<std::size_t>(j)] += part_sum[static_cast<std::size_t>(t * w + j)];
+    blas::gemm_atb(w, d, m, yt, w, rows.unit.row(c0), d, sums.part(t), d);
   };
   blas::BlasThreads one(1);
-  for_each_row_task(n, kTaskRows, kGroup, n_threads, task, merge, progress);
-  const double inv_n = 1.0 / static_cast<double>(n);
-  for (std::int64_t j = 0; j < w; ++j)
-    for (std::int64_t k = 0; k < d; ++k) {
-      double& a = acc[static_cast<std::size_t>(j * d + k)];
-      a = (a - mu[static_cast<std::size_t>(k)] * col_sum[static_cast<std::size_t>(j)]) * inv_n;
-    }
-  return acc;
+  for_each_row_task(
+      n, kTaskRows, kGroup, n_threads, task, [&](std::int64_t n_tasks) { sums.merge(n_tasks, n_threads); }, progress);
+  return sums.finish(mu, n);
 }
 
 // The same product from the raw rows stored in bf16 (SpectrumOptions::bf16_rows; q's values must
@@ -128,25 +165,20 @@ std::vector<double> covariance_times_bf16(const RowSet& rows, const MatrixView& 
                                           const ProgressFn& progress) {
   constexpr std::int64_t kTaskRows = 512, kGroup = 8;
   const std::int64_t n_total = raw.n_rows, d = raw.n_cols;
-  const auto wd = static_cast<std::size_t>(w * d);
   Bf16Vectors qb = pack_bf16_vectors(w, d);
   for (std::int64_t j = 0; j < w; ++j)
     for (std::int64_t k = 0; k < d; ++k)
       qb.bits[static_cast<std::size_t>(j * qb.d32 + k)] =
           f32_to_bf16(static_cast<float>(q[static_cast<std::size_t>(j * d + k)]));
-  std::vector<double> q_mu(static_cast<std::size_t>(w));
-  for (std::int64_t j = 0; j < w; ++j) q_mu[static_cast<std::size_t>(j)] = dot(q.data() + j * d, mu.data(), d);
+  const std::vector<double> q_mu = dots_with_mean(q, w, mu);
   centred.assign(static_cast<std::size_t>(n_total * w), 0.0f);
-  std::vector<double> acc(wd, 0.0), col_sum(static_cast<std::size_t>(w), 0.0);
-  std::vector<float> part(static_cast<std::size_t>(kGroup) * wd);
-  std::vector<double> part_sum(static_cast<std::size_t>(kGroup * w));
+  CovarianceSums sums(w, d, kGroup);
   const int n_threads = std::max(1, omp_get_max_threads());
   std::vector<Bf16WeightPairs> weights(static_cast<std::size_t>(n_threads));
   auto task = [&](std::int64_t t, int thread, std::int64_t c0, std::int64_t m) {
     float* yt = centred.data() + c0 * w;
     Bf16WeightPairs& wp = weights[static_cast<std::size_t>(thread)];
-    double* sums = part_sum.data() + t * w;
-    std::fill(sums, sums + w, 0.0);
+    double* col = sums.column_sums(t);
     bf16_dots(qb, nullptr, raw.row(c0), raw.row_bytes, nullptr, m, d, yt, 1, w);  // yt[i w + j] = x_i . q_j
     wp.assign(m, w);
     for (std::int64_t i = 0; i < m; ++i) {
@@ -158,29 +190,16 @@ std::vector<double> covariance_times_bf16(const RowSet& rows, const MatrixView& 
       for (std::int64_t j = 0; j < w; ++j) {
         yi[j] = static_cast<float>(static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)]);
         const std::uint16_t h = f32_to_bf16(yi[j]);
-        sums[j] += bf16_to_f32(h);
+        col[j] += bf16_to_f32(h);
         wp.set(i, j, h);
       }
     }
-    bf16_weighted_row_sums(raw.row(c0), raw.row_bytes, d, wp, part.data() + static_cast<std::size_t>(t) * wd);
+    bf16_weighted_row_sums(raw.row(c0), raw.row_bytes, d, wp, sums.part(t));
   };
-  auto merge = [&](std::int64_t n_tasks) {
-#pragma omp parallel for schedule(static) num_threads(n_threads)
-    for (std::int64_t e = 0; e < static_cast<std::int64_t>(wd); ++e)
-      for (std::int64_t t = 0; t < n_tasks; ++t)
-        acc[static_cast<std::size_t>(e)] += part[static_cast<std::size_t>(t) * wd + static_cast<std::size_t>(e)];
-    for (std::int64_t t = 0; t < n_tasks; ++t)
-      for (std::int64_t j = 0; j < w; ++j)
-        col_sum[static_cast<std::size_t>(j)] += part_sum[static_cast<std::size_t>(t * w + j)];
-  };
-  for_each_row_task(n_total, kTaskRows, kGroup, n_threads, task, merge, progress);
-  const double inv_n = 1.0 / static_cast<double>(rows.size());
-  for (std::int64_t j = 0; j < w; ++j)
-    for (std::int64_t k = 0; k < d; ++k) {
-      double& a = acc[static_cast<std::size_t>(j * d + k)];
-      a = (a - mu[static_cast<std::size_t>(k)] * col_sum[static_cast<std::size_t>(j)]) * inv_n;
-    }
-  return acc;
+  for_each_row_task(
+      n_total, kTaskRows, kGroup, n_threads, task, [&](std::int64_t n_tasks) { sums.merge(n_tasks, n_threads); },
+      progress);
+  return sums.finish(mu, rows.size());
 }
 
 // K C K^T for the basis K whose centred products X_c K^T the bf16 passes stored (one n_total x
@@ -282,11 +301,6 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     centred_used.push_back(block_rows);
     return covariance_times_bf16(rows, *raw, in_set, mu, in, count, centred.back(), progress);
   };
-  // The basis as an orthonormal set for projecting against: itself, or (bf16: rounded, so only
-  // nearly orthonormal) an orthonormalised copy.
-  auto orthonormal = [&](const std::vector<double>& span, std::int64_t m) {
-    return use_bf16 ? orthonormal_copy(span, m, d) : span;
-  };
 
   RandomizedSpectrum out;
   out.block = w;
@@ -313,7 +327,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
   }
 
   const std::uint64_t seed = options.seed ^ 0x737065637472756dULL;  // "spectrum"; probes: seed + 1
-  std::vector<double> basis;     // K: orthonormal rows, the blocks Q_1, Q_2, ... of the Krylov space
+  std::vector<double> basis;     // K: orthonormal rows (bf16: rounded, nearly so), the blocks Q_1, Q_2, ...
   std::vector<double> products;  // C K: row a is C k_a
   std::vector<double> block = gaussian_rows(w, d, seed);
   orthonormalise_rows(block, w, d);
@@ -332,7 +346,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
       std::vector<double> span = basis;
       if (use_bf16) round_to_bf16(block.data(), block.size());  // as the product will see it
       span.insert(span.end(), block.begin(), block.end());
-      span = orthonormal(span, m + rows_block);
+      if (use_bf16) span = orthonormal_copy(span, m + rows_block, d);  // rounded: only nearly orthonormal
       project_off(g, s, span, m + rows_block, d);
       project_off(g, s, span, m + rows_block, d);
       in.insert(in.end(), g.begin(), g.end());
@@ -355,7 +369,8 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     const std::int64_t next = std::min(w, d - m_now);
     block.assign(out_rows.begin(), out_rows.begin() + split);
     block.resize(static_cast<std::size_t>(next) * dz);
-    const std::vector<double> span = orthonormal(basis, m_now);
+    std::vector<double> ortho;  // bf16: the rounded basis is only nearly orthonormal; project on a copy made so
+    const std::vector<double>& span = use_bf16 ? (ortho = orthonormal_copy(basis, m_now, d)) : basis;
     for (int round = 0; round < 2; ++round) {
       project_off(block, next, span, m_now, d);
       project_off(block, next, span, m_now, d);
