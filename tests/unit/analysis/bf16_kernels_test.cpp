@@ -12,43 +12,34 @@
 #include "embstat/analysis/bf16_kernels.hpp"
 #include "embstat/base/dtype.hpp"
 
+#include "bf16_matrix.hpp"
+
 namespace embstat {
 namespace {
 
-struct Rows {
-  std::int64_t n = 0, d = 0, stride = 0;
-  std::vector<std::uint16_t> bits;
-  double at(std::int64_t i, std::int64_t k) const {
-    return bf16_to_f32(bits[static_cast<std::size_t>(i * stride + k)]);
-  }
-  const std::uint8_t* data() const { return reinterpret_cast<const std::uint8_t*>(bits.data()); }
-  std::uint64_t row_bytes() const { return static_cast<std::uint64_t>(stride) * 2; }
-};
+using testing_ref::Bf16Matrix;
 
-Rows random_rows(std::int64_t n, std::int64_t d, std::int64_t pad, std::mt19937_64& engine) {
-  Rows r{n, d, d + pad, {}};
-  r.bits.assign(static_cast<std::size_t>(n * r.stride), 0x7fc0);  // NaN between rows
+double at(const Bf16Matrix& m, std::int64_t i, std::int64_t k) {
+  return m.value(i, k);
+}
+
+Bf16Matrix random_rows(std::int64_t n, std::int64_t d, std::int64_t pad, std::mt19937_64& engine) {
+  Bf16Matrix r(n, d, pad, 0x7fc0);  // NaN between rows
   std::normal_distribution<float> normal;
   for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t k = 0; k < d; ++k)
-      r.bits[static_cast<std::size_t>(i * r.stride + k)] = f32_to_bf16(normal(engine));
+    for (std::int64_t k = 0; k < d; ++k) r.set(i, k, normal(engine));
   return r;
 }
 
-class Bf16Kernels : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!bf16_kernel_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: the bf16 kernels are not used here";
-  }
-};
+class Bf16Kernels : public testing_ref::Bf16Test {};
 
 TEST_F(Bf16Kernels, DotsMatchDoubleSumsInBothLayoutsWithAndWithoutScales) {
   std::mt19937_64 engine(7);
   for (const std::int64_t d : {1, 15, 16, 17, 31, 32, 33, 64, 100}) {
     for (const std::int64_t n_vec : {1, 5, 6, 7, 13}) {
       const std::int64_t n = 9;  // two full tiles of 4 rows and a short one
-      const Rows rows = random_rows(n, d, 3, engine);
-      const Rows vecs = random_rows(n_vec, d, 0, engine);
+      const Bf16Matrix rows = random_rows(n, d, 3, engine);
+      const Bf16Matrix vecs = random_rows(n_vec, d, 0, engine);
       Bf16Vectors v = pack_bf16_vectors(n_vec, d);
       for (std::int64_t j = 0; j < n_vec; ++j)
         for (std::int64_t k = 0; k < d; ++k)
@@ -63,8 +54,8 @@ TEST_F(Bf16Kernels, DotsMatchDoubleSumsInBothLayoutsWithAndWithoutScales) {
         for (std::int64_t j = 0; j < n_vec; ++j) {
           double dot = 0, mag = 0;
           for (std::int64_t k = 0; k < d; ++k) {
-            dot += rows.at(i, k) * vecs.at(j, k);
-            mag += std::abs(rows.at(i, k) * vecs.at(j, k));
+            dot += at(rows, i, k) * at(vecs, j, k);
+            mag += std::abs(at(rows, i, k) * at(vecs, j, k));
           }
           const double tol = 1e-6 * mag + 1e-30;
           EXPECT_NEAR(by_row[static_cast<std::size_t>(i * n_vec + j)], dot, tol) << d << " " << n_vec << " " << i;
@@ -81,7 +72,7 @@ TEST_F(Bf16Kernels, WeightedRowSumsMatchDoubleSums) {
   for (const std::int64_t d : {1, 15, 16, 17, 31, 32, 33, 100}) {
     for (const std::int64_t n : {1, 2, 7, 8, 33}) {
       for (const std::int64_t n_w : {1, 11, 12, 13, 25}) {
-        const Rows rows = random_rows(n, d, 5, engine);
+        const Bf16Matrix rows = random_rows(n, d, 5, engine);
         Bf16WeightPairs w;
         w.assign(n, n_w);
         std::vector<double> weight(static_cast<std::size_t>(n * n_w));
@@ -97,7 +88,7 @@ TEST_F(Bf16Kernels, WeightedRowSumsMatchDoubleSums) {
           for (std::int64_t k = 0; k < d; ++k) {
             double sum = 0, mag = 0;
             for (std::int64_t i = 0; i < n; ++i) {
-              const double t = weight[static_cast<std::size_t>(i * n_w + j)] * rows.at(i, k);
+              const double t = weight[static_cast<std::size_t>(i * n_w + j)] * at(rows, i, k);
               sum += t;
               mag += std::abs(t);
             }
@@ -122,8 +113,7 @@ TEST_F(Bf16Kernels, WeightPairsKeepBothHalves) {
   EXPECT_EQ(w.pairs[static_cast<std::size_t>(kBf16SumColumns)], 0x0000bf80u);
 }
 
-TEST(Bf16KernelSwitch, SquaredNormIsExactForSmallIntegers) {
-  if (!bf16_kernel_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+TEST_F(Bf16Kernels, SquaredNormIsExactForSmallIntegers) {
   std::vector<std::uint16_t> v;
   double expected = 0;
   for (int k = 0; k < 37; ++k) {  // a masked tail after two full steps of 16

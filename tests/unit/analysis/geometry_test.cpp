@@ -17,11 +17,11 @@
 #include <tuple>
 #include <vector>
 
-#include "embstat/analysis/bf16_kernels.hpp"
 #include "embstat/analysis/geometry.hpp"
 #include "embstat/analysis/sampled_bf16.hpp"
-#include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
+
+#include "bf16_matrix.hpp"
 
 namespace embstat {
 namespace {
@@ -400,23 +400,14 @@ TEST(Geometry, Bf16SourceUsesTheBf16KernelsAndAgreesWithTheF32Path) {
   for (auto& row : x)
     for (std::size_t k = 0; k < row.size(); ++k) row[k] *= 0.2 + 2.0 * std::exp(-0.1 * static_cast<double>(k));
   x[17].assign(static_cast<std::size_t>(d), 0.0);
-  std::vector<std::uint16_t> bits(static_cast<std::size_t>(n * d));
-  Matrix m(n, d);
+  testing_ref::Bf16Matrix stored(n, d);
   for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t k = 0; k < d; ++k) {
-      bits[static_cast<std::size_t>(i * d + k)] =
-          f32_to_bf16(static_cast<float>(x[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]));
-      m.row(i)[k] = bf16_to_f32(bits[static_cast<std::size_t>(i * d + k)]);
-    }
-  MatrixView source;
-  source.dtype = DType::BF16;
-  source.n_rows = n;
-  source.n_cols = d;
-  source.data = reinterpret_cast<const std::uint8_t*>(bits.data());
-  source.row_bytes = static_cast<std::uint64_t>(d) * 2;
+    for (std::int64_t k = 0; k < d; ++k)
+      stored.set(i, k, static_cast<float>(x[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]));
+  const MatrixView source = stored.view();
   RowFilter filter;
   filter.n_tokens = n_tokens;
-  const RowSet rows = make_row_set(std::move(m), filter);
+  const RowSet rows = make_row_set(decode_to_f32(source), filter);
   ASSERT_EQ(rows.size(), n_tokens - 1);
 
   GeometryOptions o = fast_options();

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "bf16_matrix.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/analysis/sampled_bf16.hpp"
 #include "embstat/base/dtype.hpp"
@@ -18,31 +19,10 @@
 namespace embstat {
 namespace {
 
-// A bf16 matrix in memory with a row stride of `stride` elements (>= d).
-struct Bf16Matrix {
-  std::int64_t n = 0, d = 0, stride = 0;
-  std::vector<std::uint16_t> bits;
-  float value(std::int64_t i, std::int64_t k) const {
-    return bf16_to_f32(bits[static_cast<std::size_t>(i * stride + k)]);
-  }
-  void set(std::int64_t i, std::int64_t k, float v) { bits[static_cast<std::size_t>(i * stride + k)] = f32_to_bf16(v); }
-  MatrixView view() const {
-    MatrixView v;
-    v.dtype = DType::BF16;
-    v.n_rows = n;
-    v.n_cols = d;
-    v.data = reinterpret_cast<const std::uint8_t*>(bits.data());
-    v.row_bytes = static_cast<std::uint64_t>(stride) * 2;
-    return v;
-  }
-};
+using testing_ref::Bf16Matrix;
 
 Bf16Matrix gaussian_bf16(std::int64_t n, std::int64_t d, std::uint64_t seed, double offset, std::int64_t pad = 0) {
-  Bf16Matrix m;
-  m.n = n;
-  m.d = d;
-  m.stride = d + pad;
-  m.bits.assign(static_cast<std::size_t>(n * m.stride), 0xffff);  // padding bytes: NaN, must never be read
+  Bf16Matrix m(n, d, pad, 0xffff);  // padding bytes: NaN, must never be read
   std::mt19937_64 engine(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
   for (std::int64_t i = 0; i < n; ++i)
@@ -59,12 +39,7 @@ Reference brute_force(const Bf16Matrix& m, std::int64_t id, std::int64_t n_used)
       n_used, m.d, [&](std::int64_t i, std::int64_t k) { return m.value(i, k); }, id);
 }
 
-class SampledBf16 : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!bf16_kernel_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: the bf16 kernel path is not used here";
-  }
-};
+class SampledBf16 : public testing_ref::Bf16Test {};
 
 TEST_F(SampledBf16, MatchesDoubleBruteForceForManyShapes) {
   // d not a multiple of 32 (masked tail), rows not a multiple of 4, targets not of 6, padded strides.

@@ -13,11 +13,12 @@
 
 #include <lapacke.h>
 
-#include "embstat/analysis/bf16_kernels.hpp"
 #include "embstat/analysis/geometry.hpp"
 #include "embstat/analysis/spectrum.hpp"
 #include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
+
+#include "bf16_matrix.hpp"
 
 namespace embstat {
 namespace {
@@ -86,6 +87,15 @@ KnownSpectrum known_spectrum(const std::vector<double>& a, double offset, std::u
 double frobenius_sq(const std::vector<double>& eigenvalues) {
   double s = 0;
   for (const double l : eigenvalues) s += l * l;
+  return s;
+}
+
+// randomized_spectrum with OpenMP held at one thread (results must not depend on the count).
+RandomizedSpectrum on_one_thread(const RowSet& rows, const std::vector<double>& mu, const SpectrumOptions& o) {
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  RandomizedSpectrum s = randomized_spectrum(rows, mu, o);
+  omp_set_num_threads(threads);
   return s;
 }
 
@@ -184,10 +194,7 @@ TEST(RandomizedSpectrum, SameSeedSameResultAndThreadCountDoesNotMatter) {
   o.wanted = 4;
   o.seed = 9;
   const RandomizedSpectrum a = randomized_spectrum(k.rows, k.mu, o);
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const RandomizedSpectrum b = randomized_spectrum(k.rows, k.mu, o);
-  omp_set_num_threads(threads);
+  const RandomizedSpectrum b = on_one_thread(k.rows, k.mu, o);
   EXPECT_EQ(a.values, b.values);
   EXPECT_EQ(a.vectors, b.vectors);
   EXPECT_EQ(a.frobenius_sq, b.frobenius_sq);
@@ -257,8 +264,7 @@ TEST(IsoScoreFromMoments, EqualsIsoScoreOfTheEigenvalues) {
 // kernel's tasks meet rows it must skip); the RowSet holds the same values. The reference is the
 // spectrum of exactly those values: their covariance in double, by LAPACK's dsyevd here.
 struct StoredBf16 {
-  std::vector<std::uint16_t> bits;
-  MatrixView view;
+  testing_ref::Bf16Matrix stored;
   RowSet rows;
   std::vector<double> mu;
   std::vector<double> eigenvalues;  // descending, all d
@@ -268,26 +274,17 @@ struct StoredBf16 {
 StoredBf16 stored_bf16(const KnownSpectrum& k) {
   const std::int64_t n = k.rows.size(), d = k.rows.dim(), total = n + 2;
   StoredBf16 s;
-  s.bits.assign(static_cast<std::size_t>(total * d), 0);
-  Matrix m(total, d);
+  s.stored = testing_ref::Bf16Matrix(total, d);
   for (std::int64_t id = 0, i = 0; id < total; ++id) {
     const bool real = id != 5 && id != total - 1;
-    for (std::int64_t c = 0; c < d; ++c) {
-      const float x =
-          real ? k.rows.norms[static_cast<std::size_t>(i)] * k.rows.unit.row(i)[c] : (id == 5 ? 0.0f : 1.0f);
-      s.bits[static_cast<std::size_t>(id * d + c)] = f32_to_bf16(x);
-      m.row(id)[c] = bf16_to_f32(s.bits[static_cast<std::size_t>(id * d + c)]);
-    }
+    for (std::int64_t c = 0; c < d; ++c)
+      s.stored.set(id, c,
+                   real ? k.rows.norms[static_cast<std::size_t>(i)] * k.rows.unit.row(i)[c] : (id == 5 ? 0.0f : 1.0f));
     i += real;
   }
-  s.view.dtype = DType::BF16;
-  s.view.n_rows = total;
-  s.view.n_cols = d;
-  s.view.data = reinterpret_cast<const std::uint8_t*>(s.bits.data());
-  s.view.row_bytes = static_cast<std::uint64_t>(d) * 2;
   RowFilter filter;
   filter.n_tokens = total - 1;
-  s.rows = make_row_set(std::move(m), filter);
+  s.rows = make_row_set(decode_to_f32(s.stored.view()), filter);
   EXPECT_EQ(s.rows.size(), n);
   // The mean as analyze_geometry computes it (from the RowSet), and the exact covariance.
   s.mu.assign(static_cast<std::size_t>(d), 0.0);
@@ -299,8 +296,7 @@ StoredBf16 stored_bf16(const KnownSpectrum& k) {
   std::vector<double> cov(static_cast<std::size_t>(d * d), 0.0), x(static_cast<std::size_t>(d));
   for (const std::int64_t id : s.rows.ids) {
     for (std::int64_t c = 0; c < d; ++c)
-      x[static_cast<std::size_t>(c)] =
-          bf16_to_f32(s.bits[static_cast<std::size_t>(id * d + c)]) - s.mu[static_cast<std::size_t>(c)];
+      x[static_cast<std::size_t>(c)] = s.stored.value(id, c) - s.mu[static_cast<std::size_t>(c)];
     for (std::int64_t a = 0; a < d; ++a)
       for (std::int64_t b = 0; b < d; ++b)
         cov[static_cast<std::size_t>(a * d + b)] += x[static_cast<std::size_t>(a)] * x[static_cast<std::size_t>(b)];
@@ -318,12 +314,7 @@ StoredBf16 stored_bf16(const KnownSpectrum& k) {
   return s;
 }
 
-class RandomizedSpectrumBf16 : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!bf16_kernel_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: the bf16 path is not used here";
-  }
-};
+class RandomizedSpectrumBf16 : public testing_ref::Bf16Test {};
 
 TEST_F(RandomizedSpectrumBf16, TopEigenpairsMatchTheStoredRowsExactSpectrum) {
   // The Ritz values come from the exact centred products; the bf16-rounded second product only
@@ -338,7 +329,8 @@ TEST_F(RandomizedSpectrumBf16, TopEigenpairsMatchTheStoredRowsExactSpectrum) {
   o.wanted = 6;
   o.oversample = 10;
   o.seed = 3;
-  o.bf16_rows = &b.view;
+  const MatrixView view = b.stored.view();
+  o.bf16_rows = &view;
   const RandomizedSpectrum s = randomized_spectrum(b.rows, b.mu, o);
   EXPECT_TRUE(s.bf16);
   o.bf16_rows = nullptr;
@@ -366,15 +358,13 @@ TEST_F(RandomizedSpectrumBf16, ExactWhenTheBasisSpansEveryDimensionAndThreadCoun
   const StoredBf16 b = stored_bf16(k);
   SpectrumOptions o;
   o.wanted = 8;
-  o.bf16_rows = &b.view;
+  const MatrixView view = b.stored.view();
+  o.bf16_rows = &view;
   const RandomizedSpectrum s = randomized_spectrum(b.rows, b.mu, o);
   EXPECT_TRUE(s.bf16);
   EXPECT_EQ(s.basis, 48);
   for (std::size_t j = 0; j < 48; ++j) EXPECT_NEAR(s.values[j], b.eigenvalues[j], 1e-5 * b.eigenvalues[0]) << j;
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const RandomizedSpectrum one = randomized_spectrum(b.rows, b.mu, o);
-  omp_set_num_threads(threads);
+  const RandomizedSpectrum one = on_one_thread(b.rows, b.mu, o);
   EXPECT_EQ(s.values, one.values);
   EXPECT_EQ(s.vectors, one.vectors);
   EXPECT_EQ(s.frobenius_sq, one.frobenius_sq);
@@ -383,12 +373,12 @@ TEST_F(RandomizedSpectrumBf16, ExactWhenTheBasisSpansEveryDimensionAndThreadCoun
 TEST_F(RandomizedSpectrumBf16, RowsThatDoNotMatchTheSetAreAnInternalError) {
   const KnownSpectrum k = known_spectrum(spiked(48), 0.7, 11);
   const StoredBf16 b = stored_bf16(k);
-  MatrixView wrong = b.view;
+  MatrixView wrong = b.stored.view();
   wrong.n_rows -= 1;
   SpectrumOptions o;
   o.bf16_rows = &wrong;
   EXPECT_THROW(randomized_spectrum(b.rows, b.mu, o), Error);
-  wrong = b.view;
+  wrong = b.stored.view();
   wrong.dtype = DType::F16;
   EXPECT_THROW(randomized_spectrum(b.rows, b.mu, o), Error);
 }
