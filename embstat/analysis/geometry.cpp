@@ -490,13 +490,18 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
   return set;
 }
 
-// The set's rows as the bf16 sample kernel reads them, when `source` is the bf16 tensor the set
-// came from and the kernel applies (no --dedup, an AVX512-BF16 CPU): what `sample` uses on that
-// model, so the as-stored fraction is `sample`'s number. Empty otherwise.
+// True when `source` is the bf16 tensor the set was decoded from (its rows by model id, same
+// width) and the bf16 kernels run on this CPU.
+bool bf16_source_of(const RowSet& set, const MatrixView& source) {
+  return source.dtype == DType::BF16 && source.data != nullptr && source.n_rows == set.n_total &&
+         source.n_cols == set.dim() && bf16_kernel_available();
+}
+
+// The set's rows as the bf16 sample kernel reads them, when `source` is its bf16 tensor and the
+// kernel applies (no --dedup): what `sample` uses on that model, so the as-stored fraction is
+// `sample`'s number (its norms recomputed as `sample` does). Empty otherwise.
 std::optional<Bf16Rows> bf16_rows_of(const RowSet& set, const MatrixView& source) {
-  if (source.dtype != DType::BF16 || source.data == nullptr || source.n_rows != set.n_total ||
-      source.n_cols != set.dim() || !set.merged_rows.empty() || !bf16_kernel_available())
-    return std::nullopt;
+  if (!bf16_source_of(set, source) || !set.merged_rows.empty()) return std::nullopt;
   RowFilter filter;  // padding rows are the ids from the vocabulary's size on
   if (!set.padding_rows.empty()) filter.n_tokens = set.padding_rows.front();
   Bf16Rows b = make_bf16_rows(source, filter);
@@ -1127,9 +1132,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     so.trace = trace / nd;
     if (progress) so.progress = [&](double f) { progress(0.05 + 0.55 * f); };
     // A bf16 checkpoint's stored rows: the products read them with the bf16 kernels.
-    if (source.dtype == DType::BF16 && source.data != nullptr && source.n_rows == rows.n_total && source.n_cols == d &&
-        bf16_kernel_available())
-      so.bf16_rows = &source;
+    if (bf16_source_of(rows, source)) so.bf16_rows = &source;
     RandomizedSpectrum rs = randomized_spectrum(rows, mu, so);
     take_spectrum(rs.values, rs.trace, rs.vectors);
     SpectrumInfo& info = rep.spectrum;
