@@ -558,20 +558,25 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
 // unit rows, sum_i w_i y_i with w_i = 1 / |y_i|, which is sum_i (w_i norm_i) u_i - mu sum_i w_i -
 // V^T (sum_i w_i p_i) (- V^T m sum_i w_i): one more skinny sgemm per chunk. So one read of the
 // rows serves all three versions, with T + D vectors, where transforming each chunk of rows and
-// dotting every version with the targets took 3 T + 2 D and a copy of every row.
+// dotting every version with the targets took 3 T + 2 D and a copy of every row. With the
+// randomized spectrum every p_i is already known (RandomizedSpectrum::projections, from the
+// products its passes stored), so the sgemm takes only the T targets: `projections`, n x D by
+// row position, when given.
 
 constexpr int kVersions = 3;  // centred, all-but-the-top, all-but-the-top (raw projection)
 
 std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector<double>& mu,
                                            const std::vector<double>& centred_norm, const std::vector<float>& v,
-                                           std::int64_t n_v, const std::vector<std::int64_t>& targets,
-                                           std::int64_t step, std::vector<std::string>& notes,
-                                           const ProgressFn& progress, double p0, double p1) {
+                                           std::int64_t n_v, const std::vector<float>* projections,
+                                           const std::vector<std::int64_t>& targets, std::int64_t step,
+                                           std::vector<std::string>& notes, const ProgressFn& progress, double p0,
+                                           double p1) {
   static constexpr const char* kWhat[kVersions] = {"after centring", "after all-but-the-top",
                                                    "after all-but-the-top (raw projection)"};
   const std::int64_t n = rows.size(), d = rows.dim();
   const auto n_t = static_cast<std::int64_t>(targets.size());
-  const std::int64_t width = n_t + n_v;  // columns of the per-chunk product
+  // Columns of the per-chunk product: the centred targets, and V unless the projections are given.
+  const std::int64_t width = n_t + (projections != nullptr ? 0 : n_v);
   const auto nvz = static_cast<std::size_t>(n_v), dz = static_cast<std::size_t>(d);
 
   // m = V mu and |m|^2; per target: c_t, mu . c_t, p_t, and its norm in each version.
@@ -606,7 +611,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     for (int s = 0; s < kVersions; ++s)
       target_ok[s][static_cast<std::size_t>(t)] = usable_version_norm(std::sqrt(std::max(norms[s], 0.0)), r) ? 1 : 0;
   }
-  std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n_v * d), against.begin() + n_t * d);
+  if (projections == nullptr)
+    std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n_v * d), against.begin() + n_t * d);
 
   // Tasks of `step` rows (for_each_row_task): each task's sums go to its slot, added in order
   // after each group; counts are integers, kept per thread.
@@ -644,8 +650,10 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
       const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
       const float* ai = sc.a.data() + i * width;
       double pp = 0;
+      const float* given = projections != nullptr ? projections->data() + (c0 + i) * n_v : nullptr;
       for (std::int64_t k = 0; k < n_v; ++k) {
-        const double x = r * static_cast<double>(ai[n_t + k]) - vm[static_cast<std::size_t>(k)];
+        const double x = given != nullptr ? static_cast<double>(given[k])
+                                          : r * static_cast<double>(ai[n_t + k]) - vm[static_cast<std::size_t>(k)];
         sc.p[ii * nvz + static_cast<std::size_t>(k)] = static_cast<float>(x);
         pp += x * x;
       }
@@ -1049,7 +1057,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       d - 1,
       options.remove >= 0 ? options.remove : std::max<std::int64_t>(1, std::llround(static_cast<double>(d) / 100.0)));
   rep.removed = static_cast<int>(n_remove);
-  std::vector<float> top_vectors;                                    // n_remove x d, row-major
+  std::vector<float> top_vectors;          // n_remove x d, row-major
+  std::vector<float> removed_projections;  // randomized spectrum: (x_i - mu) . v_k, n x n_remove
   std::vector<double> raw_offset(static_cast<std::size_t>(d), 0.0);  // V^T V mu: the raw-projection variant
   const double covariance_work = nd * static_cast<double>(d) * static_cast<double>(d);
   const bool exact_spectrum =
@@ -1133,7 +1142,10 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     if (progress) so.progress = [&](double f) { progress(0.05 + 0.55 * f); };
     // A bf16 checkpoint's stored rows: the products read them with the bf16 kernels.
     if (bf16_source_of(rows, source)) so.bf16_rows = &source;
+    // The removed components' row projections for the sampled versions (not needed with --exact).
+    if (!options.exact) so.row_projections = n_remove;
     RandomizedSpectrum rs = randomized_spectrum(rows, mu, so);
+    removed_projections = std::move(rs.projections);
     take_spectrum(rs.values, rs.trace, rs.vectors);
     SpectrumInfo& info = rep.spectrum;
     info.method = "randomized";
@@ -1175,9 +1187,9 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   report_progress(q0 + step);
   if (!options.exact) {
     // By algebra from the stored rows: one pass, no version built (sampled_versions).
-    std::vector<PairFraction> f = sampled_versions(rows, mu, dist, top_vectors, n_remove, rep.targets,
-                                                   options.chunk_rows > 0 ? options.chunk_rows : task_rows(d),
-                                                   rep.notes, progress, q0 + step, 0.95);
+    std::vector<PairFraction> f = sampled_versions(
+        rows, mu, dist, top_vectors, n_remove, removed_projections.empty() ? nullptr : &removed_projections,
+        rep.targets, options.chunk_rows > 0 ? options.chunk_rows : task_rows(d), rep.notes, progress, q0 + step, 0.95);
     rep.centered = f[0];
     rep.all_but_top = f[1];
     rep.all_but_top_raw = f[2];

@@ -120,8 +120,9 @@ std::vector<double> dots_with_mean(const std::vector<double>& q, std::int64_t w,
 // The products are skinny (w ~ 100), so the pass is bound by reading the rows: it runs as small
 // tasks (for_each_row_task; the second sgemm finds the task's rows in cache), about 30 % faster
 // than threaded BLAS on long chunks, and independent of the thread count.
+// `centred`, when given, receives the centred products X_c q^T (n x w, by row position).
 std::vector<double> covariance_times(const RowSet& rows, const std::vector<double>& mu, const std::vector<double>& q,
-                                     std::int64_t w, const ProgressFn& progress) {
+                                     std::int64_t w, std::vector<float>* centred, const ProgressFn& progress) {
   constexpr std::int64_t kTaskRows = 512, kGroup = 8;
   const std::int64_t n = rows.size(), d = rows.dim();
   const std::vector<float> qf(q.begin(), q.end());
@@ -130,6 +131,7 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
   const int n_threads = std::max(1, omp_get_max_threads());
   std::vector<std::vector<float>> y(static_cast<std::size_t>(n_threads),
                                     std::vector<float>(static_cast<std::size_t>(kTaskRows * w)));
+  if (centred != nullptr) centred->assign(static_cast<std::size_t>(n * w), 0.0f);
   auto task = [&](std::int64_t t, int thread, std::int64_t c0, std::int64_t m) {
     float* yt = y[static_cast<std::size_t>(thread)].data();
     double* col = sums.column_sums(t);
@@ -137,10 +139,12 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
     for (std::int64_t i = 0; i < m; ++i) {
       const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
       float* yi = yt + i * w;
+      float* kept = centred != nullptr ? centred->data() + (c0 + i) * w : nullptr;
       for (std::int64_t j = 0; j < w; ++j) {
-        const double centred = r * static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)];  // (x_i - mu) . q_j
-        col[j] += centred;
-        yi[j] = static_cast<float>(r * centred);
+        const double c = r * static_cast<double>(yi[j]) - q_mu[static_cast<std::size_t>(j)];  // (x_i - mu) . q_j
+        col[j] += c;
+        if (kept != nullptr) kept[j] = static_cast<float>(c);
+        yi[j] = static_cast<float>(r * c);
       }
     }
     blas::gemm_atb(w, d, m, yt, w, rows.unit.row(c0), d, sums.part(t), d);
@@ -266,6 +270,44 @@ std::vector<double> orthonormal_copy(const std::vector<double>& rows, std::int64
   return out;
 }
 
+// (x_i - mu) . v_j for the top `count` Ritz vectors v_j = sum_a y_aj k_a (y: the eigenvectors of
+// the Rayleigh-Ritz matrix, column-major m x m ascending, as dsyevd left them), from the stored
+// products X_c K~^T of the basis as multiplied: K~ itself on the f32 path (up to rounding q to
+// f32), K = L^-1 K~ on the bf16 path, so there v_j = sum_b (L^-T y_j)_b k~_b. One skinny sgemm per
+// pass; the result is n x count by row position.
+std::vector<float> row_projections(const RowSet& rows, bool by_model_id, const std::vector<std::vector<float>>& centred,
+                                   const std::vector<std::int64_t>& stride, const std::vector<std::int64_t>& used,
+                                   const std::vector<double>& y, const std::vector<double>& l, std::int64_t count) {
+  std::int64_t m = 0;
+  for (const auto u : used) m += u;
+  std::vector<double> coef(static_cast<std::size_t>(m * count));  // m x count, row-major
+  for (std::int64_t a = 0; a < m; ++a)
+    for (std::int64_t j = 0; j < count; ++j)
+      coef[static_cast<std::size_t>(a * count + j)] = y[static_cast<std::size_t>((m - 1 - j) * m + a)];
+  if (!l.empty())  // L^T c = y
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, blas::blas_int(m, "basis"),
+                blas::blas_int(count, "vectors"), 1.0, l.data(), blas::blas_int(m, "basis"), coef.data(),
+                blas::blas_int(count, "vectors"));
+  const std::vector<float> coef_f(coef.begin(), coef.end());
+  const std::int64_t stored = by_model_id ? rows.n_total : rows.size();
+  std::vector<float> acc(static_cast<std::size_t>(stored * count));
+  std::int64_t offset = 0;
+  for (std::size_t p = 0; p < centred.size(); ++p) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(stored, "rows"),
+                blas::blas_int(count, "vectors"), blas::blas_int(used[p], "block"), 1.0f, centred[p].data(),
+                blas::blas_int(stride[p], "block"), coef_f.data() + offset * count, blas::blas_int(count, "vectors"),
+                p == 0 ? 0.0f : 1.0f, acc.data(), blas::blas_int(count, "vectors"));
+    offset += used[p];
+  }
+  if (!by_model_id) return acc;
+  std::vector<float> out(static_cast<std::size_t>(rows.size() * count));
+  for (std::int64_t i = 0; i < rows.size(); ++i) {
+    const float* src = acc.data() + rows.ids[static_cast<std::size_t>(i)] * count;
+    std::copy(src, src + count, out.data() + i * count);
+  }
+  return out;
+}
+
 }  // namespace
 
 RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<double>& mu,
@@ -289,16 +331,21 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     in_set.assign(static_cast<std::size_t>(raw->n_rows), 0);
     for (const std::int64_t id : rows.ids) in_set[static_cast<std::size_t>(id)] = 1;
   }
-  // bf16 path: per pass, X_c Q^T for the block and probes multiplied (n_total x that many), of
-  // which the block's columns give the exact Rayleigh-Ritz matrix.
+  const std::int64_t n_projected = std::clamp<std::int64_t>(options.row_projections, 0, wanted);
+  // Per pass, X_c Q^T for the block and probes multiplied (bf16 path: n_total rows by model id,
+  // whose block columns give the exact Rayleigh-Ritz matrix; f32 path: n rows by position, kept
+  // only for the row projections), of which the first `used` columns belong to the basis.
   std::vector<std::vector<float>> centred;
   std::vector<std::int64_t> centred_stride, centred_used;
+  const bool keep_products = use_bf16 || n_projected > 0;
   auto times_c = [&](std::vector<double>& in, std::int64_t count, std::int64_t block_rows, const ProgressFn& progress) {
-    if (!use_bf16) return covariance_times(rows, mu, in, count, progress);
+    if (keep_products) {
+      centred.emplace_back();
+      centred_stride.push_back(count);
+      centred_used.push_back(block_rows);
+    }
+    if (!use_bf16) return covariance_times(rows, mu, in, count, keep_products ? &centred.back() : nullptr, progress);
     round_to_bf16(in.data(), in.size());
-    centred.emplace_back();
-    centred_stride.push_back(count);
-    centred_used.push_back(block_rows);
     return covariance_times_bf16(rows, *raw, in_set, mu, in, count, centred.back(), progress);
   };
 
@@ -382,14 +429,13 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
   const std::int64_t m = static_cast<std::int64_t>(basis.size()) / d;
   out.basis = m;
   const auto mz = static_cast<std::size_t>(m);
-  std::vector<double> b;
+  std::vector<double> b, l;
   if (use_bf16) {
     // From the exact centred products (B~ = K~ C K~^T for the rounded basis K~); then K~, which
     // is orthonormal only to about 2^-9, is made exactly so: K = L^-1 K~, B = L^-1 B~ L^-T, and
     // C K = L^-1 (C K~) (C is linear).
     b = rayleigh_matrix(centred, centred_stride, centred_used, raw->n_rows, n);
-    centred = {};
-    const std::vector<double> l = gram_cholesky(basis, m, d);
+    l = gram_cholesky(basis, m, d);
     solve_lower(l, m, basis, d);
     solve_lower(l, m, products, d);
     solve_lower(l, m, b, m);  // L^-1 B~, then (L^-1 (L^-1 B~)^T) = L^-1 B~ L^-T as B~ is symmetric
@@ -433,6 +479,9 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     }
     out.residuals[static_cast<std::size_t>(j)] = std::sqrt(r);
   }
+  if (n_projected > 0)
+    out.projections = row_projections(rows, use_bf16, centred, centred_stride, centred_used, b, l, n_projected);
+  centred = {};
 
   // Frobenius norm: |C K^T|_F^2 exactly, plus the probes' mean |C g_j|^2 for the rest.
   if (use_bf16) {

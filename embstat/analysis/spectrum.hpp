@@ -47,6 +47,11 @@ struct SpectrumOptions {
   // product takes it rounded to bf16 (2^-9), so C Q is approximate: it grows the Krylov space and
   // gives the residuals and |C K^T|_F's part outside the basis, never the Ritz values.
   const MatrixView* bf16_rows = nullptr;
+  // The number of top Ritz vectors v_j whose centred row projections (x_i - mu) . v_j are wanted
+  // (RandomizedSpectrum::projections; at most `wanted`). They come from the products the passes
+  // stored (X_c K^T for the basis K, times the Ritz coefficients), so the caller needs no pass of
+  // its own over the rows against the vectors; the f32 path then keeps its products too.
+  std::int64_t row_projections = 0;
   ProgressFn progress;  // fraction of the passes done, in [0, 1]
 };
 
@@ -54,6 +59,7 @@ struct RandomizedSpectrum {
   std::vector<double> values;        // Ritz values, descending (basis size of them)
   std::vector<double> vectors;       // `wanted` Ritz vectors, row-major wanted x d, descending
   std::vector<double> residuals;     // |C v_j - theta_j v_j| for the wanted pairs
+  std::vector<float> projections;    // n x row_projections, by row position: (x_i - mu) . v_j
   double trace = 0;                  // exact: (1/n) sum |x_i - mu|^2
   double frobenius_sq = 0;           // |C|_F^2 estimate (exact part + tail estimate)
   double frobenius_sq_se = 0;        // standard error of the tail estimate (0 with no tail)

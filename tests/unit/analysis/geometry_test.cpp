@@ -790,11 +790,23 @@ TEST(Geometry, SameResultForAnyThreadCount) {
 // (sampled_versions); with it each version is built whole. Same targets, same rows dropped; a
 // sign can differ only for a pair within f32 rounding of cos = 0 (none here), and the mean
 // cosines agree to rounding of f32 products.
-TEST(Geometry, SampledVersionsMatchMaterialisedVersions) {
+// The sampled versions by algebra against the same versions built row by row (--exact), with
+// the exact spectrum and with the randomized one, whose removed components' row projections come
+// from the spectrum's stored products instead of the versions' own sgemm.
+class SampledVersions : public ::testing::TestWithParam<SpectrumMethod> {};
+
+INSTANTIATE_TEST_SUITE_P(Geometry, SampledVersions,
+                         ::testing::Values(SpectrumMethod::Exact, SpectrumMethod::Randomized),
+                         [](const ::testing::TestParamInfo<SpectrumMethod>& p) {
+                           return p.param == SpectrumMethod::Exact ? "ExactSpectrum" : "RandomizedSpectrum";
+                         });
+
+TEST_P(SampledVersions, MatchMaterialisedVersions) {
   Rows x = gaussian(1000, 24, 23, std::vector<double>(24, 0.4));
   for (auto& row : x) row[3] = static_cast<float>(row[3] * 4);
   x[500] = mean_row(x);  // zero after centring: dropped from those versions
   GeometryOptions o = fast_options();
+  o.spectrum = GetParam();
   o.targets = {0, 23, 24, 767, 768, 999, 17, 500};
   o.remove = 2;
   o.chunk_rows = 24;

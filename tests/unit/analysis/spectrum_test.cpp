@@ -99,6 +99,30 @@ RandomizedSpectrum on_one_thread(const RowSet& rows, const std::vector<double>& 
   return s;
 }
 
+// The row projections the spectrum returned against (x_i - mu) . v_j in double, from the rows
+// and the returned Ritz vectors: to 1e-5 of |x_i - mu| (the vectors have unit length).
+void expect_projections_match(const RowSet& rows, const std::vector<double>& mu, const RandomizedSpectrum& s,
+                              std::int64_t count) {
+  const std::int64_t n = rows.size(), d = rows.dim();
+  ASSERT_EQ(s.projections.size(), static_cast<std::size_t>(n * count));
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::vector<double> x(static_cast<std::size_t>(d));
+    double len = 0;
+    for (std::int64_t c = 0; c < d; ++c) {
+      x[static_cast<std::size_t>(c)] =
+          static_cast<double>(rows.norms[static_cast<std::size_t>(i)]) * rows.unit.row(i)[c] -
+          mu[static_cast<std::size_t>(c)];
+      len += x[static_cast<std::size_t>(c)] * x[static_cast<std::size_t>(c)];
+    }
+    for (std::int64_t j = 0; j < count; ++j) {
+      double p = 0;
+      for (std::int64_t c = 0; c < d; ++c)
+        p += x[static_cast<std::size_t>(c)] * s.vectors[static_cast<std::size_t>(j * d + c)];
+      ASSERT_NEAR(s.projections[static_cast<std::size_t>(i * count + j)], p, 1e-5 * std::sqrt(len)) << i << ' ' << j;
+    }
+  }
+}
+
 // A spiked spectrum: 6 well-separated large eigenvalues over a decaying bulk. d >= 39.
 std::vector<double> spiked(std::int64_t d) {
   std::vector<double> a(static_cast<std::size_t>(d));
@@ -151,6 +175,17 @@ TEST(RandomizedSpectrum, TopEigenpairsOfASpikedSpectrumConverge) {
     EXPECT_GT(std::abs(c), 1 - 1e-4) << j;
     EXPECT_LT(s.residuals[j], 1e-2 * k.eigenvalues[0]) << j;
   }
+  EXPECT_TRUE(s.projections.empty());  // not asked for
+  // The row projections of the top vectors come from the stored products; asking for them
+  // changes nothing else.
+  o.row_projections = 4;
+  const RandomizedSpectrum p = randomized_spectrum(k.rows, k.mu, o);
+  EXPECT_EQ(p.values, s.values);
+  EXPECT_EQ(p.vectors, s.vectors);
+  EXPECT_EQ(p.frobenius_sq, s.frobenius_sq);
+  expect_projections_match(k.rows, k.mu, p, 4);
+  o.row_projections = 100;  // at most `wanted`
+  expect_projections_match(k.rows, k.mu, randomized_spectrum(k.rows, k.mu, o), 6);
 }
 
 TEST(RandomizedSpectrum, FrobeniusEstimateIsUnbiasedWithAnHonestStandardError) {
@@ -193,11 +228,13 @@ TEST(RandomizedSpectrum, SameSeedSameResultAndThreadCountDoesNotMatter) {
   SpectrumOptions o;
   o.wanted = 4;
   o.seed = 9;
+  o.row_projections = 4;
   const RandomizedSpectrum a = randomized_spectrum(k.rows, k.mu, o);
   const RandomizedSpectrum b = on_one_thread(k.rows, k.mu, o);
   EXPECT_EQ(a.values, b.values);
   EXPECT_EQ(a.vectors, b.vectors);
   EXPECT_EQ(a.frobenius_sq, b.frobenius_sq);
+  EXPECT_EQ(a.projections, b.projections);
   o.seed = 10;
   const RandomizedSpectrum c = randomized_spectrum(k.rows, k.mu, o);
   EXPECT_NE(a.frobenius_sq, c.frobenius_sq);
@@ -351,6 +388,14 @@ TEST_F(RandomizedSpectrumBf16, TopEigenpairsMatchTheStoredRowsExactSpectrum) {
   for (const double l : b.eigenvalues) truth += l * l;
   EXPECT_LT(std::abs(s.frobenius_sq - truth), 3 * s.frobenius_sq_se + 1e-5 * truth);
   EXPECT_NEAR(s.trace, f.trace, 1e-12 * f.trace);
+
+  // Row projections from the stored exact products (rows by model id, the zero and padding rows
+  // outside the set) through the Cholesky factor of the rounded basis.
+  o.bf16_rows = &view;
+  o.row_projections = 6;
+  const RandomizedSpectrum p = randomized_spectrum(b.rows, b.mu, o);
+  EXPECT_EQ(p.values, s.values);
+  expect_projections_match(b.rows, b.mu, p, 6);
 }
 
 TEST_F(RandomizedSpectrumBf16, ExactWhenTheBasisSpansEveryDimensionAndThreadCountDoesNotMatter) {
@@ -360,14 +405,17 @@ TEST_F(RandomizedSpectrumBf16, ExactWhenTheBasisSpansEveryDimensionAndThreadCoun
   o.wanted = 8;
   const MatrixView view = b.stored.view();
   o.bf16_rows = &view;
+  o.row_projections = 8;
   const RandomizedSpectrum s = randomized_spectrum(b.rows, b.mu, o);
   EXPECT_TRUE(s.bf16);
   EXPECT_EQ(s.basis, 48);
+  expect_projections_match(b.rows, b.mu, s, 8);
   for (std::size_t j = 0; j < 48; ++j) EXPECT_NEAR(s.values[j], b.eigenvalues[j], 1e-5 * b.eigenvalues[0]) << j;
   const RandomizedSpectrum one = on_one_thread(b.rows, b.mu, o);
   EXPECT_EQ(s.values, one.values);
   EXPECT_EQ(s.vectors, one.vectors);
   EXPECT_EQ(s.frobenius_sq, one.frobenius_sq);
+  EXPECT_EQ(s.projections, one.projections);
 }
 
 TEST_F(RandomizedSpectrumBf16, RowsThatDoNotMatchTheSetAreAnInternalError) {
