@@ -56,7 +56,7 @@ embstat::Vocabulary synthetic_vocab(std::int64_t n) {
     else if (i % 11 == 0)
       t = {"c", "\xe4\xb8\xad\xe6\x96\x87", embstat::TokenType::Normal};
     else if (i % 13 == 0)
-      t = {"d", " " + std::to_string(i), embstat::TokenType::Normal};
+      t = {"d", fmt::format(" {}", i), embstat::TokenType::Normal};
     else if (i % 2 == 0)
       t = {"w", " word", embstat::TokenType::Normal};
     else

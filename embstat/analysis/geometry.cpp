@@ -511,11 +511,13 @@ std::optional<Bf16Rows> bf16_rows_of(const RowSet& set, const MatrixView& source
 
 // Sampled (and exact) fraction of non-negative pairs of a set, with the given targets.
 // `mean_cosine`: the set's exact mean pairwise cosine when the caller has it (else a pass of
-// column sums computes it); `bf16`: the same rows for the bf16 sample kernel (bf16_rows_of).
+// column sums computes it); `bf16`: the same rows for the bf16 sample kernel (bf16_rows_of);
+// `cosines`: receives the sampled cosines, n x targets by row position (every target present).
 PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& targets, bool exact,
                            AllPairsResult* exact_out, const char* what, std::vector<std::string>& notes,
                            const ProgressFn& progress, double p0, double p1,
-                           std::optional<double> mean_cosine = std::nullopt, const Bf16Rows* bf16 = nullptr) {
+                           std::optional<double> mean_cosine = std::nullopt, const Bf16Rows* bf16 = nullptr,
+                           std::vector<float>* cosines = nullptr) {
   PairFraction f;
   f.rows = set.size();
   f.mean_cosine = mean_cosine ? *mean_cosine : identity_mean_cosine(column_sums(set), set.size());
@@ -526,7 +528,21 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
     notes.push_back(std::to_string(targets.size() - present.size()) + " target(s) have zero norm " + what +
                     " and were skipped there");
   if (set.size() >= 2 && !present.empty()) {
-    const SampleSummary s = bf16 != nullptr ? sample_cosines(*bf16, present) : sample_cosines(set, present);
+    std::vector<float> kept;  // targets x the kernel's columns (positions, or model ids for bf16)
+    SampleOptions so;
+    if (cosines != nullptr && present.size() == targets.size()) so.cosines = &kept;
+    const SampleSummary s = bf16 != nullptr ? sample_cosines(*bf16, present, so) : sample_cosines(set, present, so);
+    if (so.cosines != nullptr) {
+      const std::int64_t n = set.size(), n_t = static_cast<std::int64_t>(present.size());
+      const std::int64_t columns = bf16 != nullptr ? bf16->n_total : n;
+      cosines->resize(static_cast<std::size_t>(n * n_t));
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < n; ++i) {
+        const std::int64_t c = bf16 != nullptr ? set.ids[static_cast<std::size_t>(i)] : i;
+        for (std::int64_t t = 0; t < n_t; ++t)
+          (*cosines)[static_cast<std::size_t>(i * n_t + t)] = kept[static_cast<std::size_t>(t * columns + c)];
+      }
+    }
     f.targets = static_cast<std::int64_t>(present.size());
     f.sampled = s.fraction_non_negative;
     f.sampled_std = s.fraction_non_negative_std;
@@ -552,31 +568,32 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
 //   all-but-the-top:              (c_i - V^T p_i) . (c_t - V^T p_t) = c_i . c_t - p_i . p_t
 //   all-but-the-top, raw:         the same rows minus V^T m, which is orthogonal to them: + |m|^2
 // and the squared norms alike: |c_i|^2 (from the common-direction pass, in double), minus
-// |p_i|^2, plus |m|^2. Per chunk of rows one sgemm of the unit rows against [c_t for every
-// target; V] gives every c_i . c_t = norm_i (u_i . c_t) - mu . c_t and every p_i, a small one
-// every p_i . p_t. The mean cosine of each version (identity, section 1) needs the sum of its
-// unit rows, sum_i w_i y_i with w_i = 1 / |y_i|, which is sum_i (w_i norm_i) u_i - mu sum_i w_i -
-// V^T (sum_i w_i p_i) (- V^T m sum_i w_i): one more skinny sgemm per chunk. So one read of the
-// rows serves all three versions, with T + D vectors, where transforming each chunk of rows and
-// dotting every version with the targets took 3 T + 2 D and a copy of every row. With the
-// randomized spectrum every p_i is already known (RandomizedSpectrum::projections, from the
-// products its passes stored), so the sgemm takes only the T targets: `projections`, n x D by
-// row position, when given.
-
+// |p_i|^2, plus |m|^2. Every c_i . c_t = norm_i norm_t cos(x_i, x_t) - x_i . mu - mu . c_t comes
+// from the cosines the as-stored fraction computed for the same targets (`target_cosines`, n x T
+// by row position) and x_i . mu from the common-direction pass (`dot_mu`); every p_i from the
+// randomized spectrum's stored products (RandomizedSpectrum::projections, `projections`, n x D),
+// or, after the exact spectrum (small shapes), from one sgemm per chunk of the unit rows against
+// V; every p_i . p_t from a small sgemm. The mean cosine of each version (identity, section 1)
+// needs the sum of its unit rows, sum_i w_i y_i with w_i = 1 / |y_i|, which is
+// sum_i (w_i norm_i) u_i - mu sum_i w_i - V^T (sum_i w_i p_i) (- V^T m sum_i w_i): a skinny sgemm
+// per chunk, the one read of the rows. Transforming each chunk of rows and dotting every version
+// with the targets took 3 T + 2 D vectors per row and a copy of every row.
 constexpr int kVersions = 3;  // centred, all-but-the-top, all-but-the-top (raw projection)
 
 std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector<double>& mu,
                                            const std::vector<double>& centred_norm, const std::vector<float>& v,
                                            std::int64_t n_v, const std::vector<float>* projections,
-                                           const std::vector<std::int64_t>& targets, std::int64_t step,
-                                           std::vector<std::string>& notes, const ProgressFn& progress, double p0,
-                                           double p1) {
+                                           const std::vector<std::int64_t>& targets,
+                                           const std::vector<float>& target_cosines, const std::vector<double>& dot_mu,
+                                           std::int64_t step, std::vector<std::string>& notes,
+                                           const ProgressFn& progress, double p0, double p1) {
   static constexpr const char* kWhat[kVersions] = {"after centring", "after all-but-the-top",
                                                    "after all-but-the-top (raw projection)"};
   const std::int64_t n = rows.size(), d = rows.dim();
   const auto n_t = static_cast<std::int64_t>(targets.size());
-  // Columns of the per-chunk product: the centred targets, and V unless the projections are given.
-  const std::int64_t width = n_t + (projections != nullptr ? 0 : n_v);
+  if (static_cast<std::int64_t>(target_cosines.size()) != n * n_t)
+    throw Error(ErrorKind::Internal, "", "sampled versions: the target cosines do not match the rows");
+  const std::int64_t width = projections != nullptr ? 0 : n_v;  // columns of the per-chunk product: V
   const auto nvz = static_cast<std::size_t>(n_v), dz = static_cast<std::size_t>(d);
 
   // m = V mu and |m|^2; per target: c_t, mu . c_t, p_t, and its norm in each version.
@@ -585,7 +602,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     for (std::int64_t c = 0; c < d; ++c) vm[static_cast<std::size_t>(k)] += v[k * dz + c] * mu[c];
   double vm_sq = 0;
   for (const double x : vm) vm_sq += x * x;
-  std::vector<float> against(static_cast<std::size_t>(width) * dz);  // [c_t for every target; V]
+  std::vector<double> target_norm(static_cast<std::size_t>(n_t));
   std::vector<double> mu_ct(static_cast<std::size_t>(n_t));
   std::vector<float> pt(static_cast<std::size_t>(n_t) * nvz);
   std::vector<std::int64_t> target_pos(static_cast<std::size_t>(n_t));
@@ -597,8 +614,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     const double r = rows.norms[static_cast<std::size_t>(pos)];
     std::vector<double> ct(dz);
     for (std::int64_t c = 0; c < d; ++c) ct[static_cast<std::size_t>(c)] = r * u[c] - mu[static_cast<std::size_t>(c)];
-    std::copy(ct.begin(), ct.end(), against.begin() + t * d);
     mu_ct[static_cast<std::size_t>(t)] = dot(mu, ct);
+    target_norm[static_cast<std::size_t>(t)] = r;
     double pp = 0;
     for (std::int64_t k = 0; k < n_v; ++k) {
       double x = 0;
@@ -611,8 +628,6 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     for (int s = 0; s < kVersions; ++s)
       target_ok[s][static_cast<std::size_t>(t)] = usable_version_norm(std::sqrt(std::max(norms[s], 0.0)), r) ? 1 : 0;
   }
-  if (projections == nullptr)
-    std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n_v * d), against.begin() + n_t * d);
 
   // Tasks of `step` rows (for_each_row_task): each task's sums go to its slot, added in order
   // after each group; counts are integers, kept per thread.
@@ -644,7 +659,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     Scratch& sc = scratch[static_cast<std::size_t>(thread)];
     double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
     std::fill(slot, slot + slot_size, 0.0);
-    blas::gemm_abt(m, width, d, rows.unit.row(c0), d, against.data(), d, sc.a.data(), width);
+    if (width > 0) blas::gemm_abt(m, width, d, rows.unit.row(c0), d, v.data(), d, sc.a.data(), width);
     for (std::int64_t i = 0; i < m; ++i) {
       const auto ii = static_cast<std::size_t>(i);
       const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
@@ -653,7 +668,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
       const float* given = projections != nullptr ? projections->data() + (c0 + i) * n_v : nullptr;
       for (std::int64_t k = 0; k < n_v; ++k) {
         const double x = given != nullptr ? static_cast<double>(given[k])
-                                          : r * static_cast<double>(ai[n_t + k]) - vm[static_cast<std::size_t>(k)];
+                                          : r * static_cast<double>(ai[k]) - vm[static_cast<std::size_t>(k)];
         sc.p[ii * nvz + static_cast<std::size_t>(k)] = static_cast<float>(x);
         pp += x * x;
       }
@@ -681,13 +696,16 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     // Signs against every usable target: cos >= 0 exactly when the dot product is >= 0.
     for (std::int64_t i = 0; i < m; ++i) {
       const auto ii = static_cast<std::size_t>(i);
-      const float* ai = sc.a.data() + i * width;
       const float* ppi = sc.pp.data() + i * n_t;
       const std::int64_t pos = c0 + i;
       const double r = rows.norms[static_cast<std::size_t>(pos)];
+      const float* cos_i = target_cosines.data() + pos * n_t;
+      const double xi_mu = dot_mu[static_cast<std::size_t>(pos)];
       for (std::int64_t t = 0; t < n_t; ++t) {
         if (target_pos[static_cast<std::size_t>(t)] == pos) continue;
-        const double centred = r * static_cast<double>(ai[t]) - mu_ct[static_cast<std::size_t>(t)];
+        // c_i . c_t = x_i . x_t - x_i . mu - mu . c_t
+        const double centred = r * target_norm[static_cast<std::size_t>(t)] * static_cast<double>(cos_i[t]) - xi_mu -
+                               mu_ct[static_cast<std::size_t>(t)];
         const double projected = centred - (n_v > 0 ? static_cast<double>(ppi[t]) : 0.0);
         const double value[kVersions] = {centred, projected, projected + vm_sq};
         for (int s = 0; s < kVersions; ++s) {
@@ -966,13 +984,15 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
 
   // Per row: cos to mu, cos to the unit mean, mean cosine to all other rows, distance to mu.
   std::vector<double> cos_mu(static_cast<std::size_t>(n)), cos_um(static_cast<std::size_t>(n)),
-      row_mean_cos(static_cast<std::size_t>(n)), dist(static_cast<std::size_t>(n));
+      row_mean_cos(static_cast<std::size_t>(n)), dist(static_cast<std::size_t>(n)),
+      dot_mu(static_cast<std::size_t>(n));  // x_i . mu, for the sampled versions
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < n; ++i) {
     const auto [a, b, uu, dd] =
         row_moments(rows.unit.row(i), rows.norms[static_cast<std::size_t>(i)], mu.data(), sums.unit.data(), d);
     const auto ii = static_cast<std::size_t>(i);
     cos_mu[ii] = mu_norm > 0 ? a / (std::sqrt(uu) * mu_norm) : 0.0;
+    dot_mu[ii] = rows.norms[ii] * a;
     cos_um[ii] = su_norm > 0 ? b / (std::sqrt(uu) * su_norm) : 0.0;
     row_mean_cos[ii] = (b - uu) / (nd - 1.0);
     dist[ii] = std::sqrt(dd);
@@ -1176,20 +1196,23 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     if (!rows.index_of(id)) throw_usage("target " + std::to_string(id) + " is " + why_not_in(rows, id));
   rep.targets = options.targets.empty() ? draw_targets(rows, options.samples, options.seed) : options.targets;
   AllPairsResult exact_original;
+  std::vector<float> target_cosines;  // the as-stored fraction's cosines, n x T, for the sampled versions
   // Progress: without --exact the four versions are quick; with it each is a full pass.
   const double q0 = 0.6, step = 0.35 / 4;
   {
     const std::optional<Bf16Rows> bf16 = bf16_rows_of(rows, source);
     rep.original = pair_fraction(rows, rep.targets, options.exact, options.exact ? &exact_original : nullptr, "",
-                                 rep.notes, progress, q0, q0 + step, rep.mean_cosine, bf16 ? &*bf16 : nullptr);
+                                 rep.notes, progress, q0, q0 + step, rep.mean_cosine, bf16 ? &*bf16 : nullptr,
+                                 options.exact ? nullptr : &target_cosines);
   }
   lap("fraction: as stored");
   report_progress(q0 + step);
   if (!options.exact) {
-    // By algebra from the stored rows: one pass, no version built (sampled_versions).
+    // By algebra from the stored rows and the products known so far: no version built (sampled_versions).
     std::vector<PairFraction> f = sampled_versions(
         rows, mu, dist, top_vectors, n_remove, removed_projections.empty() ? nullptr : &removed_projections,
-        rep.targets, options.chunk_rows > 0 ? options.chunk_rows : task_rows(d), rep.notes, progress, q0 + step, 0.95);
+        rep.targets, target_cosines, dot_mu, options.chunk_rows > 0 ? options.chunk_rows : task_rows(d), rep.notes,
+        progress, q0 + step, 0.95);
     rep.centered = f[0];
     rep.all_but_top = f[1];
     rep.all_but_top_raw = f[2];

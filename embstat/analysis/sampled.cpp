@@ -211,7 +211,8 @@ void reduce_tile(const float* row, std::int64_t c0, std::int64_t c1, std::int64_
 
 // One pass: targets [k0, k1) against every column, tile by tile, then merged and medians taken.
 void sample_pass(const detail::SampleProblem& problem, std::int64_t k0, std::int64_t k1, std::int64_t block_cols,
-                 TargetStats* out, const ProgressFn& progress, std::int64_t& tiles_done, std::int64_t tiles_total) {
+                 TargetStats* out, const ProgressFn& progress, std::int64_t& tiles_done, std::int64_t tiles_total,
+                 std::vector<float>* keep) {
   const std::int64_t n = problem.n_cols;
   const std::int64_t n_targets = k1 - k0;
   const std::vector<std::int64_t>& skip = *problem.skip;
@@ -247,8 +248,10 @@ void sample_pass(const detail::SampleProblem& problem, std::int64_t k0, std::int
   }
   if (failure) std::rethrow_exception(failure);
   tiles_done += n_blocks;
+  if (keep != nullptr)  // before the medians reorder them
+    std::copy(cosines.data(), cosines.data() + n_targets * n, keep->begin() + k0 * n);
 
-  // Merge tiles in block order (fixed: the same sums for any thread count), then the medians.
+    // Merge tiles in block order (fixed: the same sums for any thread count), then the medians.
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t k = 0; k < n_targets; ++k) {
     Partial total;
@@ -329,9 +332,11 @@ SampleSummary run_sample(const SampleProblem& problem, const SampleOptions& opti
   SampleSummary s;
   s.per_target.resize(static_cast<std::size_t>(n_targets));
   std::int64_t tiles_done = 0;
+  if (options.cosines != nullptr) options.cosines->assign(static_cast<std::size_t>(n_targets * n), 0.0f);
   for (std::int64_t k0 = 0; k0 < n_targets; k0 += per_pass) {
     const std::int64_t k1 = std::min(n_targets, k0 + per_pass);
-    sample_pass(problem, k0, k1, block_cols, s.per_target.data() + k0, options.progress, tiles_done, tiles_total);
+    sample_pass(problem, k0, k1, block_cols, s.per_target.data() + k0, options.progress, tiles_done, tiles_total,
+                options.cosines);
   }
   if (options.progress) options.progress(1.0);
 

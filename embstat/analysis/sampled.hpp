@@ -56,6 +56,10 @@ struct SampleOptions {
   std::int64_t block_rows = 0;    // rows per sgemm tile; 0 = kSampleBlockRows (tests force small)
   std::int64_t cosine_bytes = 0;  // cap on kept cosines per pass; 0 = kSampleCosineBytes
   ProgressFn progress;
+  // When set, receives every cosine computed: targets x columns, row k the cosines of target k
+  // with every column, its own and excluded ones included (columns: RowSet positions, or model row
+  // ids for Bf16Rows). For callers that go on from the same cosines (geometry's sampled versions).
+  std::vector<float>* cosines = nullptr;
 };
 // Rows per sgemm tile: (targets x d) * (4,096 x d)^T. The tile (50 x 4,096 floats = 800 KB)
 // is reduced while still in L2/L3, and ~37 tiles on a 152k-row matrix balance over the cores.

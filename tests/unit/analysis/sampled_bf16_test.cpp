@@ -61,6 +61,34 @@ TEST_F(SampledBf16, MatchesDoubleBruteForceForManyShapes) {
   }
 }
 
+// SampleOptions::cosines on the bf16 path: columns are model row ids, excluded rows included
+// (as 0: their inverse norm is 0).
+TEST_F(SampledBf16, KeepsEveryCosineByModelRowId) {
+  Bf16Matrix m = gaussian_bf16(150, 40, 5, 0.3, 4);
+  for (std::int64_t k = 0; k < 40; ++k) m.set(9, k, 0.0f);  // a zero row, excluded
+  const Bf16Rows rows = make_bf16_rows(m.view(), RowFilter{});
+  ASSERT_EQ(rows.size(), 149);
+  const std::vector<std::int64_t> targets = {0, 8, 149};
+  std::vector<float> kept;
+  SampleOptions o;
+  o.block_rows = 16;
+  o.cosines = &kept;
+  const SampleSummary s = sample_cosines(rows, targets, o);
+  EXPECT_EQ(s.per_target[1].non_negative, sample_cosines(rows, targets).per_target[1].non_negative);
+  ASSERT_EQ(kept.size(), targets.size() * 150);
+  for (std::size_t k = 0; k < targets.size(); ++k)
+    for (std::int64_t j = 0; j < 150; ++j) {
+      double dot = 0, a = 0, b = 0;
+      for (std::int64_t c = 0; c < 40; ++c) {
+        dot += static_cast<double>(m.value(targets[k], c)) * m.value(j, c);
+        a += static_cast<double>(m.value(targets[k], c)) * m.value(targets[k], c);
+        b += static_cast<double>(m.value(j, c)) * m.value(j, c);
+      }
+      EXPECT_NEAR(kept[k * 150 + static_cast<std::size_t>(j)], j == 9 ? 0.0 : dot / std::sqrt(a * b), 1e-6)
+          << k << ' ' << j;
+    }
+}
+
 TEST_F(SampledBf16, AgreesWithTheRowSetPath) {
   const Bf16Matrix m = gaussian_bf16(3000, 96, 5, 0.2);
   const Bf16Rows fast = make_bf16_rows(m.view(), RowFilter{});

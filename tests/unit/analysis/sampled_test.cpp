@@ -90,6 +90,33 @@ TEST(Sampled, SeveralPassesGiveTheSameStatistics) {
   }
 }
 
+// SampleOptions::cosines: every cosine the statistic computed, target x column (own column
+// included), over several passes, without changing the statistic.
+TEST(Sampled, KeepsEveryCosineItComputed) {
+  const Matrix raw = gaussian(200, 13, 17, 0.2);
+  const RowSet rows = rows_of(raw);
+  const std::vector<std::int64_t> targets = {3, 50, 199, 0, 77};
+  std::vector<float> kept;
+  SampleOptions o;
+  o.cosine_bytes = 2 * 200 * sizeof(float);  // two targets per pass: three passes
+  o.block_rows = 32;
+  o.cosines = &kept;
+  const SampleSummary with = sample_cosines(rows, targets, o);
+  const SampleSummary without = sample_cosines(rows, targets, SampleOptions{});
+  ASSERT_EQ(kept.size(), targets.size() * 200);
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    EXPECT_EQ(with.per_target[k].median, without.per_target[k].median);
+    EXPECT_EQ(with.per_target[k].non_negative, without.per_target[k].non_negative);
+    const float* t = raw.row(targets[k]);
+    for (std::int64_t j = 0; j < 200; ++j) {
+      double dot = 0;
+      for (std::int64_t c = 0; c < 13; ++c) dot += static_cast<double>(t[c]) * raw.row(j)[c];
+      EXPECT_NEAR(kept[k * 200 + static_cast<std::size_t>(j)], dot / (norm_of(t, 13) * norm_of(raw.row(j), 13)), 1e-6)
+          << k << ' ' << j;
+    }
+  }
+}
+
 TEST(Sampled, SameResultForAnyThreadCount) {
   const Matrix raw = gaussian(5000, 32, 11, 0.2);
   const RowSet rows = rows_of(raw);
