@@ -456,25 +456,26 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
   // Column j of b (contiguous, ascending theta) is eigenvector j: walk from the top.
   out.values.assign(theta.rbegin(), theta.rend());
   const std::int64_t kept = std::min(wanted, m);
-  out.vectors.assign(static_cast<std::size_t>(kept) * dz, 0.0);
   out.residuals.assign(static_cast<std::size_t>(kept), 0.0);
-  std::vector<double> cv(dz);
+  // Ritz vectors U = Y^T K and C U = Y^T (C K) for the top `kept` columns y_j of Y, by dgemm.
+  std::vector<double> y(static_cast<std::size_t>(m * kept));  // m x kept, row-major
+  for (std::int64_t a = 0; a < m; ++a)
+    for (std::int64_t j = 0; j < kept; ++j)
+      y[static_cast<std::size_t>(a * kept + j)] = b[static_cast<std::size_t>((m - 1 - j) * m + a)];
+  out.vectors.assign(static_cast<std::size_t>(kept) * dz, 0.0);
+  std::vector<double> cu(static_cast<std::size_t>(kept) * dz);
+  const int bk = blas::blas_int(kept, "vectors"), bm = blas::blas_int(m, "basis"), bd = blas::blas_int(d, "dimension");
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bk, bd, bm, 1.0, y.data(), bk, basis.data(), bd, 0.0,
+              out.vectors.data(), bd);
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bk, bd, bm, 1.0, y.data(), bk, products.data(), bd, 0.0,
+              cu.data(), bd);
   for (std::int64_t j = 0; j < kept; ++j) {
-    const double* y = b.data() + (m - 1 - j) * m;
-    double* u = out.vectors.data() + j * d;
-    std::fill(cv.begin(), cv.end(), 0.0);
-    for (std::int64_t a = 0; a < m; ++a) {
-      const double* ka = basis.data() + a * d;
-      const double* ca = products.data() + a * d;
-      for (std::int64_t k = 0; k < d; ++k) {
-        u[k] += y[a] * ka[k];
-        cv[static_cast<std::size_t>(k)] += y[a] * ca[k];
-      }
-    }
+    const double* u = out.vectors.data() + j * d;
+    const double* cv = cu.data() + j * d;
     const double t = out.values[static_cast<std::size_t>(j)];
     double r = 0;
     for (std::int64_t k = 0; k < d; ++k) {
-      const double e = cv[static_cast<std::size_t>(k)] - t * u[k];
+      const double e = cv[k] - t * u[k];
       r += e * e;
     }
     out.residuals[static_cast<std::size_t>(j)] = std::sqrt(r);
