@@ -25,8 +25,9 @@
 // RowSet, plus a few d x d double matrices (exact spectrum) or a few d x 300 ones (randomized),
 // plus small per-thread chunks (the sampled centred / all-but-the-top fractions come by algebra
 // from the as-stored fraction's cosines and the spectrum's stored products, n x (T + D) floats;
-// with options.exact each version is built whole for all_pairs, one n x d working matrix). Not thread-safe per call (uses OpenBLAS's
-// global thread count); results do not depend on the thread count.
+// with options.exact each version is built whole for all_pairs, one n x d working matrix).
+// Not thread-safe per call (uses OpenBLAS's global thread count); results do not depend on the
+// thread count.
 #pragma once
 
 #include <cstdint>
