@@ -1114,9 +1114,14 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       for (std::int64_t k2 = 0; k2 < d; ++k2) raw_offset[static_cast<std::size_t>(k2)] += c * v[k2];
     }
   };
+  // Progress: the spectrum runs from 0.05 to spectrum_end; `within(f)` is fraction f of it. Without
+  // --exact it is most of the work (about three quarters at the largest shapes, the sampled
+  // fractions and the classes a few per cent each); with it the four all-pairs passes dominate.
+  const double spectrum_end = options.exact ? 0.6 : 0.85;
+  auto within = [&](double f) { return 0.05 + (spectrum_end - 0.05) * f; };
   if (exact_spectrum) {
     const bool want_iw = options.isotropy_iw;
-    std::vector<double> scatter = centred_scatter(rows, mu, progress, 0.05, want_iw ? 0.25 : 0.5);
+    std::vector<double> scatter = centred_scatter(rows, mu, progress, within(0), within(want_iw ? 0.35 : 0.9));
     lap("covariance (ssyrk)");
     std::vector<double> second;  // X^T X = scatter + n mu mu^T (upper triangle), for I(W)
     if (want_iw) {
@@ -1139,14 +1144,14 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     rep.spectrum.method = "exact";
     rep.spectrum.frobenius_norm = std::sqrt(frobenius_sq);
     lap("eigenvalues + top D vectors");
-    report_progress(want_iw ? 0.3 : 0.55);
+    report_progress(within(want_iw ? 0.42 : 1.0));
     rep.spectrum.isotropy_iw = want_iw ? "computed" : "off";
     if (want_iw) {
       const std::vector<float> vectors = all_eigenvectors(second, d);
       second = {};
       lap("eigenvectors of W^T W (dsyevd)");
-      report_progress(0.35);
-      const double log_i = log_isotropy_iw(rows, vectors, progress, 0.35, 0.6);
+      report_progress(within(0.45));
+      const double log_i = log_isotropy_iw(rows, vectors, progress, within(0.45), within(1.0));
       rep.log_isotropy_iw = log_i;
       rep.isotropy_iw = std::exp(log_i);
       lap("I(W) projections (sgemm)");
@@ -1159,7 +1164,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     double trace = 0;  // (1/n) sum |x_i - mu|^2, from the centroid distances (in order)
     for (const double x : dist) trace += x * x;
     so.trace = trace / nd;
-    if (progress) so.progress = [&](double f) { progress(0.05 + 0.55 * f); };
+    if (progress) so.progress = [&](double f) { progress(within(f)); };
     // A bf16 checkpoint's stored rows: the products read them with the bf16 kernels.
     if (bf16_source_of(rows, source)) so.bf16_rows = &source;
     // The removed components' row projections for the sampled versions (not needed with --exact).
@@ -1189,7 +1194,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
                           fmt::format("{:.2g}", covariance_work) + "); --spectrum exact computes it");
     lap("covariance spectrum (randomized)");
   }
-  report_progress(0.6);
+  report_progress(spectrum_end);
 
   // ---- 2. Centring test, and all-but-the-top, on the same targets ----
   for (const auto id : options.targets)
@@ -1197,8 +1202,9 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   rep.targets = options.targets.empty() ? draw_targets(rows, options.samples, options.seed) : options.targets;
   AllPairsResult exact_original;
   std::vector<float> target_cosines;  // the as-stored fraction's cosines, n x T, for the sampled versions
-  // Progress: without --exact the four versions are quick; with it each is a full pass.
-  const double q0 = 0.6, step = 0.35 / 4;
+  // Progress: without --exact the four versions are quick (0.85 to 0.95); with it each is a full
+  // pass (0.6 to 0.95).
+  const double q0 = spectrum_end, step = (0.95 - q0) / (options.exact ? 4 : 2);
   {
     const std::optional<Bf16Rows> bf16 = bf16_rows_of(rows, source);
     rep.original = pair_fraction(rows, rep.targets, options.exact, options.exact ? &exact_original : nullptr, "",

@@ -836,6 +836,38 @@ TEST_P(SampledVersions, MatchMaterialisedVersions) {
   EXPECT_NEAR(streamed.centered.sampled, 0.5, 0.05);
 }
 
+// The progress bar's fractions: within [0, 1], never going back, ending at 1, for each spectrum
+// path and with --exact; without --exact the spectrum (most of the work) gets most of the bar.
+TEST(Geometry, ProgressIsMonotoneAndEndsAtOne) {
+  const Rows x = gaussian(600, 16, 31, std::vector<double>(16, 0.2));
+  struct Case {
+    SpectrumMethod spectrum;
+    bool iw, exact;
+  };
+  for (const Case c : {Case{SpectrumMethod::Exact, true, false}, Case{SpectrumMethod::Exact, false, false},
+                       Case{SpectrumMethod::Randomized, true, false}, Case{SpectrumMethod::Exact, true, true}}) {
+    SCOPED_TRACE(std::to_string(static_cast<int>(c.spectrum)) + (c.iw ? " iw" : "") + (c.exact ? " exact" : ""));
+    std::vector<double> seen;
+    GeometryOptions o = fast_options();
+    o.spectrum = c.spectrum;
+    o.isotropy_iw = c.iw;
+    o.exact = c.exact;
+    o.progress = [&](double f) { seen.push_back(f); };
+    analyze_geometry(row_set(x), Vocabulary{}, o);
+    ASSERT_FALSE(seen.empty());
+    for (std::size_t k = 0; k < seen.size(); ++k) {
+      EXPECT_GE(seen[k], 0.0);
+      EXPECT_LE(seen[k], 1.0);
+      if (k > 0) {
+        EXPECT_GE(seen[k], seen[k - 1]) << k;
+      }
+    }
+    EXPECT_EQ(seen.back(), 1.0);
+    // Where the sampled fractions start: after the spectrum's share of the bar.
+    EXPECT_NE(std::find(seen.begin(), seen.end(), c.exact ? 0.6 : 0.85), seen.end());
+  }
+}
+
 TEST(Geometry, ExplicitTargetsAndBadOptions) {
   const Rows x = gaussian(100, 8, 22);
   const RowSet rows = row_set(x);
