@@ -602,7 +602,6 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     for (std::int64_t c = 0; c < d; ++c) vm[static_cast<std::size_t>(k)] += v[k * dz + c] * mu[c];
   double vm_sq = 0;
   for (const double x : vm) vm_sq += x * x;
-  std::vector<double> target_norm(static_cast<std::size_t>(n_t));
   std::vector<double> mu_ct(static_cast<std::size_t>(n_t));
   std::vector<float> pt(static_cast<std::size_t>(n_t) * nvz);
   std::vector<std::int64_t> target_pos(static_cast<std::size_t>(n_t));
@@ -615,7 +614,6 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     std::vector<double> ct(dz);
     for (std::int64_t c = 0; c < d; ++c) ct[static_cast<std::size_t>(c)] = r * u[c] - mu[static_cast<std::size_t>(c)];
     mu_ct[static_cast<std::size_t>(t)] = dot(mu, ct);
-    target_norm[static_cast<std::size_t>(t)] = r;
     double pp = 0;
     for (std::int64_t k = 0; k < n_v; ++k) {
       double x = 0;
@@ -704,8 +702,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
       for (std::int64_t t = 0; t < n_t; ++t) {
         if (target_pos[static_cast<std::size_t>(t)] == pos) continue;
         // c_i . c_t = x_i . x_t - x_i . mu - mu . c_t
-        const double centred = r * target_norm[static_cast<std::size_t>(t)] * static_cast<double>(cos_i[t]) - xi_mu -
-                               mu_ct[static_cast<std::size_t>(t)];
+        const double r_t = rows.norms[static_cast<std::size_t>(target_pos[static_cast<std::size_t>(t)])];
+        const double centred = r * r_t * static_cast<double>(cos_i[t]) - xi_mu - mu_ct[static_cast<std::size_t>(t)];
         const double projected = centred - (n_v > 0 ? static_cast<double>(ppi[t]) : 0.0);
         const double value[kVersions] = {centred, projected, projected + vm_sq};
         for (int s = 0; s < kVersions; ++s) {

@@ -248,10 +248,11 @@ void sample_pass(const detail::SampleProblem& problem, std::int64_t k0, std::int
   }
   if (failure) std::rethrow_exception(failure);
   tiles_done += n_blocks;
-  if (keep != nullptr)  // before the medians reorder them
+  if (keep != nullptr) {  // before the medians reorder them
     std::copy(cosines.data(), cosines.data() + n_targets * n, keep->begin() + k0 * n);
+  }
 
-    // Merge tiles in block order (fixed: the same sums for any thread count), then the medians.
+  // Merge tiles in block order (fixed: the same sums for any thread count), then the medians.
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t k = 0; k < n_targets; ++k) {
     Partial total;
