@@ -461,9 +461,7 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < n; ++i) {
     float* x = raw.row(i);
-    double s = 0;
-    for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * x[k];
-    const double nr = std::sqrt(s);
+    const double nr = std::sqrt(squared_norm(x, d));
     norm[static_cast<std::size_t>(i)] = nr;
     if (usable_version_norm(nr, rows.norms[static_cast<std::size_t>(i)])) {
       const double inv = 1.0 / nr;

@@ -38,4 +38,8 @@ struct RowSet {
 // so peak memory stays one matrix). Norms are computed in double.
 RowSet make_row_set(Matrix raw, const RowFilter& filter);
 
+// sum_k r_k^2 of one f32 row, in double: the squared norm make_row_set divides by. The last
+// bits may differ between CPU levels (EMBSTAT_VECTOR_CLONES), never between runs on one machine.
+double squared_norm(const float* r, std::int64_t d);
+
 }  // namespace embstat
