@@ -208,30 +208,45 @@ std::vector<double> covariance_times_bf16(const RowSet& rows, const MatrixView& 
 
 // K C K^T for the basis K whose centred products X_c K^T the bf16 passes stored (one n_total x
 // w_p matrix per pass, of which the first b_p columns belong to the basis): (1/n) sum_i z_i z_i^T
-// with z_i the concatenated rows, by ssyrk over chunks of rows added in order into double.
+// with z_i the concatenated rows, by ssyrk per task of rows (for_each_row_task: the f32 task sums
+// are added in task order into double, whatever the thread count).
 std::vector<double> rayleigh_matrix(const std::vector<std::vector<float>>& centred,
                                     const std::vector<std::int64_t>& stride, const std::vector<std::int64_t>& used,
                                     std::int64_t n_total, std::int64_t n) {
-  constexpr std::int64_t kChunk = 2048;
+  constexpr std::int64_t kTaskRows = 2048, kGroup = 8;
   std::int64_t m = 0;
   for (const auto u : used) m += u;
   const auto mz = static_cast<std::size_t>(m);
   std::vector<double> b(mz * mz, 0.0);
-  std::vector<float> z(static_cast<std::size_t>(kChunk * m)), part(mz * mz);
+  const int n_threads = std::max(1, omp_get_max_threads());
+  std::vector<std::vector<float>> z(static_cast<std::size_t>(n_threads),
+                                    std::vector<float>(static_cast<std::size_t>(kTaskRows * m)));
+  std::vector<float> part(static_cast<std::size_t>(kGroup) * mz * mz);
   const int bm = blas::blas_int(m, "basis");
-  for (std::int64_t c0 = 0; c0 < n_total; c0 += kChunk) {
-    const std::int64_t rows = std::min(kChunk, n_total - c0);
+  auto task = [&](std::int64_t t, int thread, std::int64_t c0, std::int64_t rows) {
+    float* zt = z[static_cast<std::size_t>(thread)].data();
     for (std::int64_t i = 0; i < rows; ++i) {
-      float* zi = z.data() + i * m;
+      float* zi = zt + i * m;
       for (std::size_t p = 0; p < centred.size(); ++p) {
         const float* src = centred[p].data() + (c0 + i) * stride[p];
         zi = std::copy(src, src + used[p], zi);
       }
     }
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bm, blas::blas_int(rows, "rows"), 1.0f, z.data(), bm, 0.0f,
-                part.data(), bm);
-    for (std::size_t a = 0; a < mz; ++a)
-      for (std::size_t c = a; c < mz; ++c) b[a * mz + c] += part[a * mz + c];
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bm, blas::blas_int(rows, "rows"), 1.0f, zt, bm, 0.0f,
+                part.data() + static_cast<std::size_t>(t) * mz * mz, bm);
+  };
+  auto merge = [&](std::int64_t n_tasks) {
+#pragma omp parallel for schedule(static) num_threads(n_threads)
+    for (std::int64_t a = 0; a < m; ++a)
+      for (std::int64_t t = 0; t < n_tasks; ++t) {
+        const float* src = part.data() + static_cast<std::size_t>(t) * mz * mz + static_cast<std::size_t>(a) * mz;
+        double* dst = b.data() + static_cast<std::size_t>(a) * mz;
+        for (std::int64_t c = a; c < m; ++c) dst[c] += src[c];
+      }
+  };
+  {
+    blas::BlasThreads one(1);
+    for_each_row_task(n_total, kTaskRows, kGroup, n_threads, task, merge);
   }
   const double inv_n = 1.0 / static_cast<double>(n);
   for (std::size_t a = 0; a < mz; ++a)
@@ -289,21 +304,38 @@ std::vector<float> row_projections(const RowSet& rows, bool by_model_id, const s
                 blas::blas_int(count, "vectors"), 1.0, l.data(), blas::blas_int(m, "basis"), coef.data(),
                 blas::blas_int(count, "vectors"));
   const std::vector<float> coef_f(coef.begin(), coef.end());
+  // Chunks of stored rows in parallel, each by single-threaded sgemm into a scratch tile, then to
+  // the positions of the set's rows in it (model ids ascend with position). One threaded sgemm
+  // over all rows with 54 columns runs mostly in packing, and an n_total x count buffer would be
+  // fresh memory to fault in.
+  constexpr std::int64_t kChunk = 2048;
   const std::int64_t stored = by_model_id ? rows.n_total : rows.size();
-  std::vector<float> acc(static_cast<std::size_t>(stored * count));
-  std::int64_t offset = 0;
-  for (std::size_t p = 0; p < centred.size(); ++p) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(stored, "rows"),
-                blas::blas_int(count, "vectors"), blas::blas_int(used[p], "block"), 1.0f, centred[p].data(),
-                blas::blas_int(stride[p], "block"), coef_f.data() + offset * count, blas::blas_int(count, "vectors"),
-                p == 0 ? 0.0f : 1.0f, acc.data(), blas::blas_int(count, "vectors"));
-    offset += used[p];
-  }
-  if (!by_model_id) return acc;
   std::vector<float> out(static_cast<std::size_t>(rows.size() * count));
-  for (std::int64_t i = 0; i < rows.size(); ++i) {
-    const float* src = acc.data() + rows.ids[static_cast<std::size_t>(i)] * count;
-    std::copy(src, src + count, out.data() + i * count);
+  const int n_threads = std::max(1, omp_get_max_threads());
+  std::vector<std::vector<float>> tile(static_cast<std::size_t>(n_threads),
+                                       std::vector<float>(static_cast<std::size_t>(kChunk * count)));
+  blas::BlasThreads one(1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+  for (std::int64_t c0 = 0; c0 < stored; c0 += kChunk) {
+    const std::int64_t r = std::min(kChunk, stored - c0);
+    float* t = tile[static_cast<std::size_t>(omp_get_thread_num())].data();
+    std::int64_t offset = 0;
+    for (std::size_t p = 0; p < centred.size(); ++p) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas::blas_int(r, "rows"),
+                  blas::blas_int(count, "vectors"), blas::blas_int(used[p], "block"), 1.0f,
+                  centred[p].data() + c0 * stride[p], blas::blas_int(stride[p], "block"),
+                  coef_f.data() + offset * count, blas::blas_int(count, "vectors"), p == 0 ? 0.0f : 1.0f, t,
+                  blas::blas_int(count, "vectors"));
+      offset += used[p];
+    }
+    if (!by_model_id) {
+      std::copy(t, t + r * count, out.data() + c0 * count);
+      continue;
+    }
+    const auto lo = std::lower_bound(rows.ids.begin(), rows.ids.end(), c0);
+    const auto hi = std::lower_bound(lo, rows.ids.end(), c0 + r);
+    for (auto it = lo; it != hi; ++it)
+      std::copy_n(t + (*it - c0) * count, count, out.data() + (it - rows.ids.begin()) * count);
   }
   return out;
 }
