@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -80,9 +81,10 @@ int main(int argc, char** argv) {
   double decay = 0;
   bool compare = false;
   bool bf16 = false;
+  bool streamed = false;
   const char* usage =
       "usage: geometry_bench [ROWSxDIM ...] [--threads N] [--no-iw] [--spectrum auto|exact|randomized] [--passes P]\n"
-      "                      [--decay A] [--compare] [--bf16]\n";
+      "                      [--decay A] [--compare] [--bf16] [--streamed]\n";
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     std::int64_t n = 0, d = 0;
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
       decay = std::atof(argv[++a]);
     else if (arg == "--bf16")
       bf16 = true;
+    else if (arg == "--streamed")
+      bf16 = streamed = true;
     else if (arg == "--compare")
       compare = true;
     else if (arg == "--passes" && a + 1 < argc)
@@ -151,7 +155,17 @@ int main(int argc, char** argv) {
       source.data = reinterpret_cast<const std::uint8_t*>(stored.data());
       source.row_bytes = static_cast<std::uint64_t>(d) * 2;
     }
-    const embstat::RowSet rows = embstat::make_row_set(std::move(m), embstat::RowFilter{});
+    // --streamed: the held set as the CLI builds it from a bf16 checkpoint (decoded from the
+    // encoded rows, the f32 matrix freed first), timed, for the comparison below.
+    double held_build_s = 0;
+    const embstat::RowSet rows = [&] {
+      if (!streamed) return embstat::make_row_set(std::move(m), embstat::RowFilter{});
+      m = embstat::Matrix();
+      const auto tb = Clock::now();
+      embstat::RowSet held = embstat::make_row_set(embstat::decode_to_f32(source), embstat::RowFilter{});
+      held_build_s = std::chrono::duration<double>(Clock::now() - tb).count();
+      return held;
+    }();
     const embstat::Vocabulary vocab = synthetic_vocab(n);
     const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
 
@@ -214,6 +228,28 @@ int main(int argc, char** argv) {
       fmt::print("; {} kernel; IsoScore se {:.2g}, |C|_F se {:.2g}, Ritz residual {:.2g}", r.spectrum.kernel,
                  r.spectrum.isoscore_se, r.spectrum.frobenius_rel_se, r.spectrum.max_residual);
     fmt::print("\n");
+    if (streamed) {
+      // The CLI's two ways to the rows of a bf16 checkpoint, on the same tensor: the held set
+      // above (decoded to f32: what every verb does), or the rows kept encoded (geometry without
+      // --exact / --dedup); then the analysis of the streamed set, which must agree bit for bit.
+      auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+      const double held_s = held_build_s;
+      const auto t3 = Clock::now();
+      const embstat::RowSet rows_s = embstat::make_streamed_row_set(source, embstat::RowFilter{});
+      const double streamed_s = seconds_since(t3);
+      const auto t4 = Clock::now();
+      const GeometryReport s = embstat::analyze_geometry(rows_s, vocab, o, source);
+      const double total_s = seconds_since(t4);
+      fmt::print("  streamed rows (bf16 left encoded):\n");
+      for (const auto& t : s.timings) fmt::print("  {:<44} {:9.3f} {:9.3f}\n", t.stage, t.wall_s, t.cpu_s);
+      fmt::print("  row set: decode to f32 + make_row_set {:.3f} s, make_streamed_row_set {:.3f} s\n", held_s,
+                 streamed_s);
+      fmt::print(
+          "  analysis: held {:.3f} s, streamed {:.3f} s; with the row set: held {:.3f} s, streamed {:.3f} s "
+          "(ratio {:.2f}); reports {}\n",
+          total, total_s, total + held_s, total_s + streamed_s, (total_s + streamed_s) / (total + held_s),
+          embstat::geometry_json(s, vocab).dump() == embstat::geometry_json(r, vocab).dump() ? "identical" : "DIFFER");
+    }
     if (compare && r.spectrum.method == "randomized") {
       o.spectrum = embstat::SpectrumMethod::Exact;
       o.isotropy_iw = false;

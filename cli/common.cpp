@@ -7,6 +7,8 @@
 #include <cstdio>
 
 #include "cli/progress.hpp"
+#include "embstat/analysis/bf16_kernels.hpp"
+#include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat::cli {
@@ -45,6 +47,17 @@ RowSet load_row_set(const Model& model, const ModelArgs& args, bool dedup) {
   filter.include_padding = args.include_padding;
   filter.dedup = dedup;
   RowSet rows = make_row_set(std::move(raw), filter);
+  note_excluded_rows(model, rows);
+  return rows;
+}
+
+RowSet load_streamed_row_set(const Model& model, const ModelArgs& args) {
+  if (model.matrix.dtype != DType::BF16 || model.matrix.data == nullptr || !bf16_kernel_available())
+    return load_row_set(model, args);
+  RowFilter filter;
+  filter.n_tokens = model.vocab.empty() ? -1 : static_cast<std::int64_t>(model.vocab.size());
+  filter.include_padding = args.include_padding;
+  RowSet rows = make_streamed_row_set(model.matrix, filter);
   note_excluded_rows(model, rows);
   return rows;
 }

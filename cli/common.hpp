@@ -31,6 +31,10 @@ void add_format_option(CLI::App* sub, std::string& format);
 // Decodes the model's matrix to f32 (progress bar on long ones) and builds its RowSet:
 // padding rows (past the vocabulary) and zero rows excluded unless --include-padding.
 RowSet load_row_set(const Model& model, const ModelArgs& args, bool dedup = false);
+// The same rows left encoded in the model's mapping (make_streamed_row_set) when the analysis
+// reads them only a few times through RowSet::unit_rows and they are bf16 with the bf16 kernels
+// available (no n x d f32 copy); otherwise load_row_set's held set.
+RowSet load_streamed_row_set(const Model& model, const ModelArgs& args);
 
 // One line on stderr saying which rows a statistic left out, if any.
 void note_excluded_rows(const Model& model, const RowSet& rows);

@@ -100,13 +100,18 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
     std::optional<Model> other;
     std::optional<RowSet> other_rows;
     {
-      const RowSet rows = load_row_set(model, args.model, args.dedup);
+      // Without --exact (all pairs) or --dedup the analysis reads the rows a few times in
+      // passes: a bf16 checkpoint's rows stay in its mapping instead of an n x d f32 copy.
+      auto rows_of = [&](const Model& m, const ModelArgs& a) {
+        return args.exact || args.dedup ? load_row_set(m, a, args.dedup) : load_streamed_row_set(m, a);
+      };
+      const RowSet rows = rows_of(model, args.model);
       out.matrices.push_back({args.model.matrix, analyze(model, rows, args, "")});
       if (compare) {
         ModelArgs flipped = args.model;
         flipped.matrix = args.model.matrix == "output" ? "input" : "output";
         other.emplace(open_model(spec, open_options(flipped)));
-        other_rows.emplace(load_row_set(*other, flipped, args.dedup));
+        other_rows.emplace(rows_of(*other, flipped));
         if (other_rows->dim() == rows.dim())
           out.input_output = paired_row_cosines(rows, *other_rows);
         else

@@ -498,6 +498,7 @@ std::vector<float> resolve_quantiles(const Pass& main, const std::vector<std::ui
 // --- all_pairs ------------------------------------------------------------------------------
 
 AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
+  rows.require_held("the all-pairs engine");
   const std::int64_t n = rows.size();
   if (n < 2) throw_usage("all pairs need at least 2 rows (have " + std::to_string(n) + ")");
   if (options.histogram_bins < 1 || options.histogram_bins > (1 << 20))

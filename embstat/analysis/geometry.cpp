@@ -84,13 +84,14 @@ struct ColumnSums {
 // instead of once per row: the pass is bound by that traffic, not by the multiplies.
 constexpr int kSumRows = 4;
 
+// u[j][k - k0] is coordinate k of row j (the rows' slices [k0, k1)).
 EMBSTAT_VECTOR_CLONES void add_to_column_sums(const float* const* u, const double* r, const double* w, std::int64_t k0,
                                               std::int64_t k1, double* raw, double* unit, double* sq) {
 #pragma omp simd
   for (std::int64_t k = k0; k < k1; ++k) {
     double a = 0, b = 0, c = 0;
     for (int j = 0; j < kSumRows; ++j) {
-      const double v = u[j][k];
+      const double v = u[j][k - k0];
       a += r[j] * v;
       b += w[j] * v;
       c += w[j] * v * v;
@@ -113,10 +114,17 @@ ColumnSums column_sums(const RowSet& rows) {
     const std::int64_t k0 = d * t / nt, k1 = d * (t + 1) / nt;
     const float* u[kSumRows];
     double r[kSumRows], w[kSumRows];
+    // A streamed set's rows: this thread's slice of each, decoded.
+    std::vector<float> slices(rows.streamed ? static_cast<std::size_t>(kSumRows * (k1 - k0)) : 0);
     for (std::int64_t i0 = 0; i0 < n; i0 += kSumRows) {
       for (int j = 0; j < kSumRows; ++j) {
         const bool real = i0 + j < n;
-        u[j] = rows.unit.row(real ? i0 + j : i0);
+        if (rows.streamed) {
+          u[j] = slices.data() + j * (k1 - k0);
+          rows.unit_columns(real ? i0 + j : i0, k0, k1, slices.data() + j * (k1 - k0));
+        } else {
+          u[j] = rows.unit.row(real ? i0 + j : i0) + k0;
+        }
         r[j] = real ? rows.norms[static_cast<std::size_t>(i0 + j)] : 0.0;
         w[j] = real ? 1.0 : 0.0;
       }
@@ -151,7 +159,7 @@ EMBSTAT_VECTOR_CLONES RowMoments row_moments(const float* u, double r, const dou
 Matrix gather_rows(const RowSet& rows, const std::vector<std::int64_t>& positions) {
   Matrix out(static_cast<std::int64_t>(positions.size()), rows.dim());
   for (std::size_t j = 0; j < positions.size(); ++j)
-    std::copy_n(rows.unit.row(positions[j]), rows.dim(), out.row(static_cast<std::int64_t>(j)));
+    rows.unit_columns(positions[j], 0, rows.dim(), out.row(static_cast<std::int64_t>(j)));
   return out;
 }
 
@@ -243,10 +251,10 @@ void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t
   const std::int64_t d = rows.dim();
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < m; ++i) {
-    const float* u = rows.unit.row(c0 + i);
     const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
     float* o = x + i * d;
-    for (std::int64_t k = 0; k < d; ++k) o[k] = r * u[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
+    rows.unit_columns(c0 + i, 0, d, o);  // then centred in place
+    for (std::int64_t k = 0; k < d; ++k) o[k] = r * o[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
   }
 }
 
@@ -331,7 +339,7 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, co
                        double p1) {
   const std::int64_t n = rows.size(), d = rows.dim();
   const std::int64_t step = chunk_rows(d);
-  std::vector<float> tile(static_cast<std::size_t>(std::min(step, n) * d));
+  std::vector<float> tile(static_cast<std::size_t>(std::min(step, n) * d)), decoded;
   const double ninf = -std::numeric_limits<double>::infinity();
   std::vector<double> max_pos(static_cast<std::size_t>(d), ninf), sum_pos(static_cast<std::size_t>(d), 0.0);
   std::vector<double> max_neg(static_cast<std::size_t>(d), ninf), sum_neg(static_cast<std::size_t>(d), 0.0);
@@ -345,7 +353,7 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, co
     {
       blas::BlasThreads all(omp_get_max_threads());
       // tile (m x d) = unit rows (m x d) * vectors^T: tile[i][j] = u_i . c_j
-      blas::gemm_abt(m, d, d, rows.unit.row(c0), d, vectors.data(), d, tile.data(), d);
+      blas::gemm_abt(m, d, d, rows.unit_rows(c0, m, decoded), d, vectors.data(), d, tile.data(), d);
     }
     const float* norms = rows.norms.data() + c0;
 #pragma omp parallel
@@ -607,7 +615,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
   for (std::int64_t t = 0; t < n_t; ++t) {
     const std::int64_t pos = *rows.index_of(targets[static_cast<std::size_t>(t)]);
     target_pos[static_cast<std::size_t>(t)] = pos;
-    const float* u = rows.unit.row(pos);
+    std::vector<float> u(dz);
+    rows.unit_columns(pos, 0, d, u.data());
     const double r = rows.norms[static_cast<std::size_t>(pos)];
     std::vector<double> ct(dz);
     for (std::int64_t c = 0; c < d; ++c) ct[static_cast<std::size_t>(c)] = r * u[c] - mu[static_cast<std::size_t>(c)];
@@ -631,6 +640,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
   const std::int64_t cap = std::min(step, n);
   struct Scratch {
     std::vector<float> a, p, pp, w;                          // rows x width, rows x n_v, rows x n_t, rows x kVersions
+    std::vector<float> decoded;                              // a streamed set's unit rows of the task
     std::vector<char> ok;                                    // rows x kVersions: usable in that version
     std::vector<std::int64_t> non_negative, negative, rows;  // [version][target], [version]
   };
@@ -655,7 +665,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     Scratch& sc = scratch[static_cast<std::size_t>(thread)];
     double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
     std::fill(slot, slot + slot_size, 0.0);
-    if (width > 0) blas::gemm_abt(m, width, d, rows.unit.row(c0), d, v.data(), d, sc.a.data(), width);
+    const float* unit = rows.unit_rows(c0, m, sc.decoded);
+    if (width > 0) blas::gemm_abt(m, width, d, unit, d, v.data(), d, sc.a.data(), width);
     for (std::int64_t i = 0; i < m; ++i) {
       const auto ii = static_cast<std::size_t>(i);
       const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
@@ -686,7 +697,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     }
     // sum_i (w_i norm_i) u_i per version.
     float* part = part_buffer.data() + static_cast<std::size_t>(thread) * kVersions * dz;
-    blas::gemm_atb(kVersions, d, m, sc.w.data(), kVersions, rows.unit.row(c0), d, part, d);
+    blas::gemm_atb(kVersions, d, m, sc.w.data(), kVersions, unit, d, part, d);
     for (std::size_t e = 0; e < kVersions * dz; ++e) slot[e] += part[e];
     if (n_v > 0) blas::gemm_abt(m, n_t, n_v, sc.p.data(), n_v, pt.data(), n_v, sc.pp.data(), n_t);
     // Signs against every usable target: cos >= 0 exactly when the dot product is >= 0.
@@ -796,7 +807,8 @@ std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n) {
   return out;
 }
 
-Duplicates find_duplicates(const RowSet& rows, const MatrixView& source, int n_listed) {
+Duplicates find_duplicates(const RowSet& rows, const MatrixView& given_source, int n_listed) {
+  const MatrixView& source = rows.streamed ? rows.source : given_source;
   Duplicates dup;
   const std::int64_t n = rows.size();
   dup.by_source_bytes = source.n_rows > 0 && source.n_rows == rows.n_total && source.data != nullptr;
@@ -982,16 +994,20 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   std::vector<double> cos_mu(static_cast<std::size_t>(n)), cos_um(static_cast<std::size_t>(n)),
       row_mean_cos(static_cast<std::size_t>(n)), dist(static_cast<std::size_t>(n)),
       dot_mu(static_cast<std::size_t>(n));  // x_i . mu, for the sampled versions
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const auto [a, b, uu, dd] =
-        row_moments(rows.unit.row(i), rows.norms[static_cast<std::size_t>(i)], mu.data(), sums.unit.data(), d);
-    const auto ii = static_cast<std::size_t>(i);
-    cos_mu[ii] = mu_norm > 0 ? a / (std::sqrt(uu) * mu_norm) : 0.0;
-    dot_mu[ii] = rows.norms[ii] * a;
-    cos_um[ii] = su_norm > 0 ? b / (std::sqrt(uu) * su_norm) : 0.0;
-    row_mean_cos[ii] = (b - uu) / (nd - 1.0);
-    dist[ii] = std::sqrt(dd);
+#pragma omp parallel
+  {
+    std::vector<float> decoded;  // a streamed set's row
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto [a, b, uu, dd] = row_moments(rows.unit_rows(i, 1, decoded), rows.norms[static_cast<std::size_t>(i)],
+                                              mu.data(), sums.unit.data(), d);
+      const auto ii = static_cast<std::size_t>(i);
+      cos_mu[ii] = mu_norm > 0 ? a / (std::sqrt(uu) * mu_norm) : 0.0;
+      dot_mu[ii] = rows.norms[ii] * a;
+      cos_um[ii] = su_norm > 0 ? b / (std::sqrt(uu) * su_norm) : 0.0;
+      row_mean_cos[ii] = (b - uu) / (nd - 1.0);
+      dist[ii] = std::sqrt(dd);
+    }
   }
   rep.cos_to_mean = describe(cos_mu);
   rep.cos_to_unit_mean = describe(cos_um);
@@ -1343,17 +1359,21 @@ PairedCosines paired_row_cosines(const RowSet& a, const RowSet& b, int list) {
   }
   std::vector<double> cos(both.size());
   const std::int64_t d = a.dim();
-#pragma omp parallel for schedule(static)
-  for (std::size_t p = 0; p < both.size(); ++p) {
-    const float* x = a.unit.row(both[p].first);
-    const float* y = b.unit.row(both[p].second);
-    double s = 0, xx = 0, yy = 0;
-    for (std::int64_t k = 0; k < d; ++k) {
-      s += static_cast<double>(x[k]) * y[k];
-      xx += static_cast<double>(x[k]) * x[k];
-      yy += static_cast<double>(y[k]) * y[k];
+#pragma omp parallel
+  {
+    std::vector<float> xs, ys;  // streamed sets' rows
+#pragma omp for schedule(static)
+    for (std::size_t p = 0; p < both.size(); ++p) {
+      const float* x = a.unit_rows(both[p].first, 1, xs);
+      const float* y = b.unit_rows(both[p].second, 1, ys);
+      double s = 0, xx = 0, yy = 0;
+      for (std::int64_t k = 0; k < d; ++k) {
+        s += static_cast<double>(x[k]) * y[k];
+        xx += static_cast<double>(x[k]) * x[k];
+        yy += static_cast<double>(y[k]) * y[k];
+      }
+      cos[p] = s / std::sqrt(xx * yy);
     }
-    cos[p] = s / std::sqrt(xx * yy);
   }
   PairedCosines out;
   std::vector<std::size_t> order(both.size());

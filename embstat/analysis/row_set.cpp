@@ -1,11 +1,15 @@
 #include "embstat/analysis/row_set.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "embstat/base/dtype.hpp"
+#include "embstat/base/error.hpp"
 #include "embstat/base/vector_clones.hpp"
 
 namespace embstat {
@@ -17,6 +21,17 @@ EMBSTAT_VECTOR_CLONES double squared_norm(const float* r, std::int64_t d) {
 #pragma omp simd reduction(+ : s)
   for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(r[k]) * r[k];
   return s;
+}
+
+// bf16 values times `inv` (in double), rounded to f32: the unit row make_row_set would store
+// (decoding bf16 to f32 is exact). One vectorised loop: streamed passes call it per row.
+EMBSTAT_VECTOR_CLONES void scale_bf16(const std::uint8_t* src, double inv, float* out, std::int64_t n) {
+#pragma omp simd
+  for (std::int64_t k = 0; k < n; ++k) {
+    std::uint16_t h;  // memcpy: a file's tensor need not be 2-byte aligned
+    std::memcpy(&h, src + 2 * k, 2);
+    out[k] = static_cast<float>(static_cast<double>(std::bit_cast<float>(std::uint32_t{h} << 16)) * inv);
+  }
 }
 
 std::optional<std::int64_t> RowSet::index_of(std::int64_t id) const {
@@ -50,6 +65,37 @@ std::vector<bool> find_duplicate_rows(const Matrix& m) {
 
 }  // namespace
 
+namespace {
+
+// Sorts rows into kept (ids, norms) and the three exclusion lists, in row order, by the rules
+// both constructors share: padding first, then zero or non-finite norm, then copies (`dup`,
+// when given). Returns the first excluded row, or n.
+std::int64_t filter_rows(const std::vector<double>& norm, const std::vector<bool>& dup, const RowFilter& filter,
+                         RowSet& set) {
+  const auto n = static_cast<std::int64_t>(norm.size());
+  std::int64_t first_dropped = n;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double nr = norm[static_cast<std::size_t>(i)];
+    std::vector<std::int64_t>* dropped = nullptr;
+    if (filter.n_tokens >= 0 && i >= filter.n_tokens && !filter.include_padding)
+      dropped = &set.padding_rows;
+    else if (!(nr > 0) || !std::isfinite(nr))
+      dropped = &set.zero_rows;
+    else if (!dup.empty() && dup[static_cast<std::size_t>(i)])
+      dropped = &set.merged_rows;
+    if (dropped) {
+      dropped->push_back(i);
+      first_dropped = std::min(first_dropped, i);
+      continue;
+    }
+    set.ids.push_back(i);
+    set.norms.push_back(static_cast<float>(nr));
+  }
+  return first_dropped;
+}
+
+}  // namespace
+
 RowSet make_row_set(Matrix raw, const RowFilter& filter) {
   RowSet set;
   const std::int64_t n = raw.n_rows();
@@ -63,26 +109,8 @@ RowSet make_row_set(Matrix raw, const RowFilter& filter) {
   if (filter.dedup) dup = find_duplicate_rows(raw);
 
   // Decide which rows stay (serial, cheap), then normalise.
-  std::int64_t kept = 0;
-  std::int64_t first_dropped = n;  // rows before it keep their position
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double nr = norm[static_cast<std::size_t>(i)];
-    std::vector<std::int64_t>* dropped = nullptr;
-    if (filter.n_tokens >= 0 && i >= filter.n_tokens && !filter.include_padding)
-      dropped = &set.padding_rows;
-    else if (!(nr > 0) || !std::isfinite(nr))
-      dropped = &set.zero_rows;
-    else if (filter.dedup && dup[static_cast<std::size_t>(i)])
-      dropped = &set.merged_rows;
-    if (dropped) {
-      dropped->push_back(i);
-      first_dropped = std::min(first_dropped, i);
-      continue;
-    }
-    set.ids.push_back(i);
-    set.norms.push_back(static_cast<float>(nr));
-    ++kept;
-  }
+  const std::int64_t first_dropped = filter_rows(norm, dup, filter, set);
+  const auto kept = static_cast<std::int64_t>(set.ids.size());
   auto normalise_into = [&](std::int64_t pos) {
     const std::int64_t i = set.ids[static_cast<std::size_t>(pos)];
     const float* src = raw.row(i);
@@ -100,6 +128,72 @@ RowSet make_row_set(Matrix raw, const RowFilter& filter) {
   raw.truncate_rows(kept);
   set.unit = std::move(raw);
   return set;
+}
+
+RowSet make_streamed_row_set(const MatrixView& view, const RowFilter& filter) {
+  if (filter.dedup) throw Error(ErrorKind::Internal, "", "a streamed row set cannot merge duplicate rows");
+  const auto& info = dtype_info(view.dtype);
+  if (!info.decodable || view.data == nullptr)
+    throw Error(ErrorKind::Internal, "", "a streamed row set needs decodable rows in memory");
+  RowSet set;
+  const std::int64_t n = view.n_rows, d = view.n_cols;
+  set.n_total = n;
+  set.source = view;
+  set.streamed = true;
+  // Norms as make_row_set computes them: each row decoded to f32, then squared_norm.
+  std::vector<double> norm(static_cast<std::size_t>(n));
+#pragma omp parallel
+  {
+    std::vector<float> x(static_cast<std::size_t>(d));
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      info.decode(view.row(i), x.data(), d);
+      norm[static_cast<std::size_t>(i)] = std::sqrt(squared_norm(x.data(), d));
+    }
+  }
+  filter_rows(norm, {}, filter, set);
+  set.inverse_norms.resize(set.ids.size());
+  for (std::size_t p = 0; p < set.ids.size(); ++p)
+    set.inverse_norms[p] = 1.0 / norm[static_cast<std::size_t>(set.ids[p])];
+  return set;
+}
+
+const float* RowSet::unit_rows(std::int64_t i0, std::int64_t m, std::vector<float>& scratch) const {
+  if (!streamed) return unit.row(i0);
+  const std::int64_t d = dim();
+  if (scratch.size() < static_cast<std::size_t>(m * d)) scratch.resize(static_cast<std::size_t>(m * d));
+    // In parallel when called outside a parallel region (a chunk of a pass), serially inside one.
+#pragma omp parallel for schedule(static) if (m >= 64)
+  for (std::int64_t i = 0; i < m; ++i) unit_columns(i0 + i, 0, d, scratch.data() + i * d);
+  return scratch.data();
+}
+
+void RowSet::unit_columns(std::int64_t i, std::int64_t k0, std::int64_t k1, float* out) const {
+  if (!streamed) {
+    std::copy(unit.row(i) + k0, unit.row(i) + k1, out);
+    return;
+  }
+  const auto& info = dtype_info(source.dtype);
+  const std::int64_t block = info.block_elems;
+  const std::uint8_t* row = source.row(ids[static_cast<std::size_t>(i)]);
+  const double inv = inverse_norms[static_cast<std::size_t>(i)];
+  if (source.dtype == DType::BF16) {
+    scale_bf16(row + 2 * static_cast<std::size_t>(k0), inv, out, k1 - k0);
+    return;
+  }
+  if (block == 1) {  // element-wise types: decode just the slice
+    info.decode(row + static_cast<std::size_t>(k0) * info.block_bytes, out, k1 - k0);
+    for (std::int64_t k = 0; k < k1 - k0; ++k) out[k] = static_cast<float>(out[k] * inv);
+    return;
+  }
+  std::vector<float> whole(static_cast<std::size_t>(dim()));
+  info.decode(row, whole.data(), dim());
+  for (std::int64_t k = k0; k < k1; ++k) out[k - k0] = static_cast<float>(whole[static_cast<std::size_t>(k)] * inv);
+}
+
+void RowSet::require_held(const char* what) const {
+  if (streamed)
+    throw Error(ErrorKind::Internal, "", std::string(what) + " needs the unit rows in memory, not streamed");
 }
 
 }  // namespace embstat

@@ -20,23 +20,41 @@ struct RowFilter {
 };
 
 struct RowSet {
-  Matrix unit;                             // n_used x d, each row of norm 1
+  Matrix unit;                             // n_used x d, each row of norm 1 (empty when streamed)
   std::vector<std::int64_t> ids;           // model row id of each used row, ascending
   std::vector<float> norms;                // original norm of each used row
   std::vector<std::int64_t> zero_rows;     // excluded: norm 0 (or not finite)
   std::vector<std::int64_t> padding_rows;  // excluded: no token
   std::vector<std::int64_t> merged_rows;   // excluded by dedup: a copy of an earlier row
   std::int64_t n_total = 0;                // rows before filtering
+  // A streamed set (make_streamed_row_set) keeps its rows encoded in `source`, by model id, and
+  // decodes unit rows where a pass needs them (unit_rows): no n x d f32 copy. Only the passes
+  // that read rows through unit_rows / unit_columns accept one.
+  MatrixView source;
+  bool streamed = false;
+  std::vector<double> inverse_norms;  // streamed: 1 / norm in double, the scale make_row_set uses
 
-  std::int64_t size() const { return unit.n_rows(); }
-  std::int64_t dim() const { return unit.n_cols(); }
+  std::int64_t size() const { return streamed ? static_cast<std::int64_t>(ids.size()) : unit.n_rows(); }
+  std::int64_t dim() const { return streamed ? source.n_cols : unit.n_cols(); }
   // Position of model row `id` in this set, if it was kept.
   std::optional<std::int64_t> index_of(std::int64_t id) const;
+  // Unit rows [i0, i0 + m), row-major: a pointer into `unit`, or for a streamed set the rows
+  // decoded into `scratch` (grown as needed) with the very values make_row_set stores.
+  const float* unit_rows(std::int64_t i0, std::int64_t m, std::vector<float>& scratch) const;
+  // Elements [k0, k1) of unit row i, into out[0, k1 - k0).
+  void unit_columns(std::int64_t i, std::int64_t k0, std::int64_t k1, float* out) const;
+  // Throws an internal error when the set is streamed: for passes that read `unit` directly.
+  void require_held(const char* what) const;
 };
 
 // Filters and normalises `raw` (consumed: its storage becomes `unit`, rows compacted in place,
 // so peak memory stays one matrix). Norms are computed in double.
 RowSet make_row_set(Matrix raw, const RowFilter& filter);
+
+// The same set (the same ids, norms and exclusions) with its rows left in `view`, decoded on
+// demand: for analyses of large checkpoints that read the rows a few times, where the f32 copy
+// would cost n x d x 4 bytes of fresh memory. `view` must stay alive with the set. No dedup.
+RowSet make_streamed_row_set(const MatrixView& view, const RowFilter& filter);
 
 // sum_k r_k^2 of one f32 row, in double: the squared norm make_row_set divides by. The last
 // bits may differ between CPU levels (EMBSTAT_VECTOR_CLONES), never between runs on one machine.

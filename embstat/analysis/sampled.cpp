@@ -404,6 +404,7 @@ SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>
 
 SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>& target_ids,
                              const SampleOptions& options) {
+  rows.require_held("the f32 sample engine");
   detail::check_sample_size(rows.size(), rows.n_total, target_ids.size());
   static const std::vector<std::int64_t> kNoSkip;
   detail::SampleProblem problem;
@@ -431,6 +432,7 @@ SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>
 }
 
 std::vector<float> cosines_to(const RowSet& rows, std::int64_t id) {
+  rows.require_held("cosines_to");
   const auto pos = rows.index_of(id);
   if (!pos) throw_usage("row " + std::to_string(id) + " is " + why_not_in(rows, id));
   const std::int64_t d = rows.dim();

@@ -887,6 +887,7 @@ int exact_dot_sign(const float* a, const float* b, std::int64_t d, bool* exact) 
 // --- sign_pairs -------------------------------------------------------------------------------
 
 SignPairsResult sign_pairs(const RowSet& rows, const SignPairsOptions& options) {
+  rows.require_held("the sign-only all-pairs engine");
   const std::int64_t n = rows.size(), d = rows.dim();
   if (n < 2) throw_usage("all pairs need at least 2 rows (have " + std::to_string(n) + ")");
   if (options.block_rows < 0 || options.block_rows > kMaxSignBlockRows)

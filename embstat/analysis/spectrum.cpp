@@ -376,7 +376,10 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
       centred_stride.push_back(count);
       centred_used.push_back(block_rows);
     }
-    if (!use_bf16) return covariance_times(rows, mu, in, count, keep_products ? &centred.back() : nullptr, progress);
+    if (!use_bf16) {
+      rows.require_held("the f32 randomized spectrum");
+      return covariance_times(rows, mu, in, count, keep_products ? &centred.back() : nullptr, progress);
+    }
     round_to_bf16(in.data(), in.size());
     return covariance_times_bf16(rows, *raw, in_set, mu, in, count, centred.back(), progress);
   };
@@ -388,6 +391,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     out.trace = *options.trace;
   } else {
     // Exact trace: the mean squared distance to the mean, per row then summed in order.
+    rows.require_held("the randomized spectrum's own trace");
     std::vector<double> dist_sq(static_cast<std::size_t>(n));
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {

@@ -438,6 +438,57 @@ TEST(Geometry, Bf16SourceUsesTheBf16KernelsAndAgreesWithTheF32Path) {
   EXPECT_EQ(analyze_geometry(rows, Vocabulary{}, o, f16).spectrum.kernel, "f32");
 }
 
+// A bf16 checkpoint analysed from a streamed row set (rows left encoded, decoded where a pass
+// reads them) gives the very report of the held set decoded from it: every number, bit for bit,
+// on both spectrum paths, with a zero row, padding rows, a duplicate pair and token classes; and
+// so does the per-token comparison of two matrices.
+TEST(Geometry, StreamedBf16RowsGiveTheHeldRowsReportBitForBit) {
+  if (!bf16_kernel_available()) GTEST_SKIP() << "no AVX512-BF16 on this CPU: geometry does not stream rows here";
+  const std::int64_t n = 2205, d = 72, n_tokens = 2200;
+  Rows x = gaussian(n, d, 43, std::vector<double>(static_cast<std::size_t>(d), 0.25));
+  x[9].assign(static_cast<std::size_t>(d), 0.0);
+  x[700] = x[300];
+  testing_ref::Bf16Matrix stored(n, d, 3), other(n, d);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t k = 0; k < d; ++k) {
+      const double v = x[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
+      stored.set(i, k, static_cast<float>(v));
+      other.set(i, k, static_cast<float>(v + 0.3 * std::sin(static_cast<double>(i * d + k))));
+    }
+  Vocabulary vocab;
+  vocab.kind = "byte-bpe";
+  for (std::int64_t i = 0; i < n_tokens; ++i)
+    vocab.push_back(i < 40  ? Token{"<c>", "", TokenType::Control}
+                    : i % 3 ? Token{"w", " word", TokenType::Normal}
+                            : Token{"d", std::to_string(i), TokenType::Normal});
+  RowFilter filter;
+  filter.n_tokens = n_tokens;
+  const MatrixView source = stored.view();
+  const RowSet held = make_row_set(decode_to_f32(source), filter);
+  const RowSet streamed = make_streamed_row_set(source, filter);
+  ASSERT_TRUE(streamed.streamed);
+  EXPECT_TRUE(streamed.unit.empty());
+  for (const SpectrumMethod method : {SpectrumMethod::Exact, SpectrumMethod::Randomized}) {
+    SCOPED_TRACE(method == SpectrumMethod::Exact ? "exact spectrum" : "randomized spectrum");
+    GeometryOptions o = fast_options();
+    o.spectrum = method;
+    const GeometryReport h = analyze_geometry(held, vocab, o, source);
+    const GeometryReport s = analyze_geometry(streamed, vocab, o, source);
+    EXPECT_EQ(geometry_json(s, vocab).dump(), geometry_json(h, vocab).dump());
+    EXPECT_EQ(s.duplicates.groups, 1);
+  }
+  const RowSet held_other = make_row_set(decode_to_f32(other.view()), filter);
+  const RowSet streamed_other = make_streamed_row_set(other.view(), filter);
+  const PairedCosines ph = paired_row_cosines(held, held_other);
+  const PairedCosines ps = paired_row_cosines(streamed, streamed_other);
+  EXPECT_EQ(distribution_json(ps.cosines).dump(), distribution_json(ph.cosines).dump());
+  EXPECT_EQ(ps.lowest, ph.lowest);
+  // What needs every unit row in memory refuses a streamed set instead of reading nothing.
+  GeometryOptions exact = fast_options();
+  exact.exact = true;
+  EXPECT_THROW(analyze_geometry(streamed, vocab, exact, source), Error);
+}
+
 // Rows +-a_k e_k: covariance eigenvalues a_k^2 / d exactly. With a_3 = a_4 the 3 removed
 // components are not determined (any rotation of e_3, e_4 will do): removal_gap 0 and a note;
 // with D = 2 the gap is (16 - 9) / 16 and no note.

@@ -3,8 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <vector>
+
+#include "embstat/analysis/all_pairs.hpp"
+#include "embstat/base/dtype.hpp"
+#include "embstat/base/error.hpp"
 
 namespace embstat {
 namespace {
@@ -80,6 +86,71 @@ TEST(RowSet, LargeMatrixWithoutDropsNormalisesInPlace) {
   const RowSet set = make_row_set(std::move(raw), RowFilter{});
   ASSERT_EQ(set.size(), n);
   for (std::int64_t pos = 0; pos < n; pos += 97) expect_unit_row_of(set, pos, original, pos);
+}
+
+// A streamed set keeps the rows encoded and decodes them on demand: the same ids, norms and
+// exclusions as the held set, and unit_rows / unit_columns give the held set's unit rows bit for
+// bit, for bf16 and for a block-quantized type, with a row stride wider than a row.
+TEST(RowSet, StreamedSetDecodesTheHeldSetsUnitRows) {
+  const std::int64_t n = 300, d = 64;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g;
+  for (const DType dtype : {DType::BF16, DType::Q8_0}) {
+    SCOPED_TRACE(std::string(dtype_info(dtype).name));
+    const auto& info = dtype_info(dtype);
+    const std::size_t row_bytes = static_cast<std::size_t>(d / info.block_elems) * info.block_bytes + 6;
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(n) * row_bytes, 0x7F);
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::uint8_t* r = bytes.data() + static_cast<std::size_t>(i) * row_bytes;
+      if (dtype == DType::BF16) {
+        for (std::int64_t k = 0; k < d; ++k) {
+          const std::uint16_t h = f32_to_bf16(i == 4 ? 0.0f : g(rng) + 0.5f);
+          std::memcpy(r + 2 * k, &h, 2);
+        }
+      } else {
+        for (std::int64_t b = 0; b < d / 32; ++b) {
+          const std::uint16_t scale = f32_to_f16(i == 4 ? 0.0f : 0.01f * static_cast<float>(1 + b));
+          std::memcpy(r + 34 * b, &scale, 2);
+          for (int k = 0; k < 32; ++k)
+            r[34 * b + 2 + k] = static_cast<std::uint8_t>(static_cast<std::int8_t>(g(rng) * 40));
+        }
+      }
+    }
+    MatrixView view;
+    view.dtype = dtype;
+    view.n_rows = n;
+    view.n_cols = d;
+    view.data = bytes.data();
+    view.row_bytes = row_bytes;
+    RowFilter filter;
+    filter.n_tokens = n - 3;
+    const RowSet held = make_row_set(decode_to_f32(view), filter);
+    const RowSet streamed = make_streamed_row_set(view, filter);
+    EXPECT_TRUE(streamed.streamed);
+    EXPECT_EQ(streamed.size(), held.size());
+    EXPECT_EQ(streamed.dim(), d);
+    EXPECT_EQ(streamed.ids, held.ids);
+    EXPECT_EQ(streamed.norms, held.norms);
+    EXPECT_EQ(streamed.zero_rows, (std::vector<std::int64_t>{4}));
+    EXPECT_EQ(streamed.padding_rows, held.padding_rows);
+    std::vector<float> scratch;
+    const float* all = streamed.unit_rows(0, streamed.size(), scratch);
+    EXPECT_EQ(std::memcmp(all, held.unit.data(), sizeof(float) * static_cast<std::size_t>(held.size() * d)), 0);
+    std::vector<float> slice(static_cast<std::size_t>(d));
+    for (std::int64_t i : {std::int64_t{0}, std::int64_t{7}, held.size() - 1}) {
+      streamed.unit_columns(i, 5, 37, slice.data());
+      EXPECT_EQ(std::memcmp(slice.data(), held.unit.row(i) + 5, sizeof(float) * 32), 0) << i;
+    }
+    // The held set hands out its own rows.
+    EXPECT_EQ(held.unit_rows(3, 2, scratch), held.unit.row(3));
+    // Passes that read `unit` directly refuse a streamed set.
+    EXPECT_THROW(all_pairs(streamed), Error);
+    EXPECT_THROW(streamed.require_held("test"), Error);
+    EXPECT_NO_THROW(held.require_held("test"));
+    RowFilter dedup = filter;
+    dedup.dedup = true;
+    EXPECT_THROW(make_streamed_row_set(view, dedup), Error);
+  }
 }
 
 }  // namespace
