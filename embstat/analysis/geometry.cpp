@@ -108,14 +108,19 @@ ColumnSums column_sums(const RowSet& rows) {
   s.raw.assign(static_cast<std::size_t>(d), 0.0);
   s.unit.assign(static_cast<std::size_t>(d), 0.0);
   s.unit_sq.assign(static_cast<std::size_t>(d), 0.0);
-#pragma omp parallel
+  // A streamed set's rows: each thread's slice of each row of a group, decoded (allocated here:
+  // nothing throws inside the parallel region).
+  const int n_threads = std::max(1, omp_get_max_threads());
+  std::vector<std::vector<float>> slice_buffers(
+      static_cast<std::size_t>(n_threads),
+      std::vector<float>(rows.streamed ? static_cast<std::size_t>(kSumRows * d) : 0));
+#pragma omp parallel num_threads(n_threads)
   {
     const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     const std::int64_t k0 = d * t / nt, k1 = d * (t + 1) / nt;
     const float* u[kSumRows];
     double r[kSumRows], w[kSumRows];
-    // A streamed set's rows: this thread's slice of each, decoded.
-    std::vector<float> slices(rows.streamed ? static_cast<std::size_t>(kSumRows * (k1 - k0)) : 0);
+    std::vector<float>& slices = slice_buffers[static_cast<std::size_t>(t)];
     for (std::int64_t i0 = 0; i0 < n; i0 += kSumRows) {
       for (int j = 0; j < kSumRows; ++j) {
         const bool real = i0 + j < n;
@@ -647,6 +652,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
   std::vector<Scratch> scratch(static_cast<std::size_t>(n_threads));
   for (Scratch& sc : scratch) {
     sc.a.resize(static_cast<std::size_t>(cap * width));
+    if (rows.streamed) sc.decoded.resize(static_cast<std::size_t>(cap * d));
     sc.p.resize(static_cast<std::size_t>(cap) * nvz);
     sc.pp.resize(static_cast<std::size_t>(cap * n_t));
     sc.w.resize(static_cast<std::size_t>(cap * kVersions));
@@ -994,12 +1000,15 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   std::vector<double> cos_mu(static_cast<std::size_t>(n)), cos_um(static_cast<std::size_t>(n)),
       row_mean_cos(static_cast<std::size_t>(n)), dist(static_cast<std::size_t>(n)),
       dot_mu(static_cast<std::size_t>(n));  // x_i . mu, for the sampled versions
-#pragma omp parallel
+  std::vector<std::vector<float>> decoded(  // a streamed set's row, per thread
+      static_cast<std::size_t>(std::max(1, omp_get_max_threads())),
+      std::vector<float>(rows.streamed ? static_cast<std::size_t>(d) : 0));
+#pragma omp parallel num_threads(static_cast <int>(decoded.size()))
   {
-    std::vector<float> decoded;  // a streamed set's row
+    std::vector<float>& row = decoded[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
-      const auto [a, b, uu, dd] = row_moments(rows.unit_rows(i, 1, decoded), rows.norms[static_cast<std::size_t>(i)],
+      const auto [a, b, uu, dd] = row_moments(rows.unit_rows(i, 1, row), rows.norms[static_cast<std::size_t>(i)],
                                               mu.data(), sums.unit.data(), d);
       const auto ii = static_cast<std::size_t>(i);
       cos_mu[ii] = mu_norm > 0 ? a / (std::sqrt(uu) * mu_norm) : 0.0;
@@ -1359,9 +1368,15 @@ PairedCosines paired_row_cosines(const RowSet& a, const RowSet& b, int list) {
   }
   std::vector<double> cos(both.size());
   const std::int64_t d = a.dim();
-#pragma omp parallel
+  const int n_threads = std::max(1, omp_get_max_threads());
+  std::vector<std::vector<float>> rows_a(static_cast<std::size_t>(n_threads),  // streamed sets' rows, per thread
+                                         std::vector<float>(a.streamed ? static_cast<std::size_t>(d) : 0));
+  std::vector<std::vector<float>> rows_b(static_cast<std::size_t>(n_threads),
+                                         std::vector<float>(b.streamed ? static_cast<std::size_t>(d) : 0));
+#pragma omp parallel num_threads(n_threads)
   {
-    std::vector<float> xs, ys;  // streamed sets' rows
+    std::vector<float>& xs = rows_a[static_cast<std::size_t>(omp_get_thread_num())];
+    std::vector<float>& ys = rows_b[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (std::size_t p = 0; p < both.size(); ++p) {
       const float* x = a.unit_rows(both[p].first, 1, xs);

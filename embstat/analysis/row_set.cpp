@@ -1,5 +1,7 @@
 #include "embstat/analysis/row_set.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -21,17 +23,6 @@ EMBSTAT_VECTOR_CLONES double squared_norm(const float* r, std::int64_t d) {
 #pragma omp simd reduction(+ : s)
   for (std::int64_t k = 0; k < d; ++k) s += static_cast<double>(r[k]) * r[k];
   return s;
-}
-
-// bf16 values times `inv` (in double), rounded to f32: the unit row make_row_set would store
-// (decoding bf16 to f32 is exact). One vectorised loop: streamed passes call it per row.
-EMBSTAT_VECTOR_CLONES void scale_bf16(const std::uint8_t* src, double inv, float* out, std::int64_t n) {
-#pragma omp simd
-  for (std::int64_t k = 0; k < n; ++k) {
-    std::uint16_t h;  // memcpy: a file's tensor need not be 2-byte aligned
-    std::memcpy(&h, src + 2 * k, 2);
-    out[k] = static_cast<float>(static_cast<double>(std::bit_cast<float>(std::uint32_t{h} << 16)) * inv);
-  }
 }
 
 std::optional<std::int64_t> RowSet::index_of(std::int64_t id) const {
@@ -63,10 +54,6 @@ std::vector<bool> find_duplicate_rows(const Matrix& m) {
   return dup;
 }
 
-}  // namespace
-
-namespace {
-
 // Sorts rows into kept (ids, norms) and the three exclusion lists, in row order, by the rules
 // both constructors share: padding first, then zero or non-finite norm, then copies (`dup`,
 // when given). Returns the first excluded row, or n.
@@ -92,6 +79,17 @@ std::int64_t filter_rows(const std::vector<double>& norm, const std::vector<bool
     set.norms.push_back(static_cast<float>(nr));
   }
   return first_dropped;
+}
+
+// bf16 values times `inv` (in double), rounded to f32: the unit row make_row_set would store
+// (decoding bf16 to f32 is exact). One vectorised loop: streamed passes call it per row.
+EMBSTAT_VECTOR_CLONES void scale_bf16(const std::uint8_t* src, double inv, float* out, std::int64_t n) {
+#pragma omp simd
+  for (std::int64_t k = 0; k < n; ++k) {
+    std::uint16_t h;  // memcpy: a file's tensor need not be 2-byte aligned
+    std::memcpy(&h, src + 2 * k, 2);
+    out[k] = static_cast<float>(static_cast<double>(std::bit_cast<float>(std::uint32_t{h} << 16)) * inv);
+  }
 }
 
 }  // namespace
@@ -133,23 +131,23 @@ RowSet make_row_set(Matrix raw, const RowFilter& filter) {
 RowSet make_streamed_row_set(const MatrixView& view, const RowFilter& filter) {
   if (filter.dedup) throw Error(ErrorKind::Internal, "", "a streamed row set cannot merge duplicate rows");
   const auto& info = dtype_info(view.dtype);
-  if (!info.decodable || view.data == nullptr)
-    throw Error(ErrorKind::Internal, "", "a streamed row set needs decodable rows in memory");
+  if (!info.decodable || info.block_elems != 1 || view.data == nullptr)
+    throw Error(ErrorKind::Internal, "", "a streamed row set needs rows of an element-wise float type in memory");
   RowSet set;
   const std::int64_t n = view.n_rows, d = view.n_cols;
   set.n_total = n;
   set.source = view;
   set.streamed = true;
-  // Norms as make_row_set computes them: each row decoded to f32, then squared_norm.
+  // Norms as make_row_set computes them: each row decoded to f32, then squared_norm (per-thread
+  // rows allocated here: nothing throws inside the parallel region).
   std::vector<double> norm(static_cast<std::size_t>(n));
-#pragma omp parallel
-  {
-    std::vector<float> x(static_cast<std::size_t>(d));
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-      info.decode(view.row(i), x.data(), d);
-      norm[static_cast<std::size_t>(i)] = std::sqrt(squared_norm(x.data(), d));
-    }
+  std::vector<std::vector<float>> x(static_cast<std::size_t>(std::max(1, omp_get_max_threads())),
+                                    std::vector<float>(static_cast<std::size_t>(d)));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    float* row = x[static_cast<std::size_t>(omp_get_thread_num())].data();
+    info.decode(view.row(i), row, d);
+    norm[static_cast<std::size_t>(i)] = std::sqrt(squared_norm(row, d));
   }
   filter_rows(norm, {}, filter, set);
   set.inverse_norms.resize(set.ids.size());
@@ -161,8 +159,8 @@ RowSet make_streamed_row_set(const MatrixView& view, const RowFilter& filter) {
 const float* RowSet::unit_rows(std::int64_t i0, std::int64_t m, std::vector<float>& scratch) const {
   if (!streamed) return unit.row(i0);
   const std::int64_t d = dim();
+  // In parallel when called outside a parallel region (a chunk of a pass), serially inside one.
   if (scratch.size() < static_cast<std::size_t>(m * d)) scratch.resize(static_cast<std::size_t>(m * d));
-    // In parallel when called outside a parallel region (a chunk of a pass), serially inside one.
 #pragma omp parallel for schedule(static) if (m >= 64)
   for (std::int64_t i = 0; i < m; ++i) unit_columns(i0 + i, 0, d, scratch.data() + i * d);
   return scratch.data();
@@ -173,22 +171,15 @@ void RowSet::unit_columns(std::int64_t i, std::int64_t k0, std::int64_t k1, floa
     std::copy(unit.row(i) + k0, unit.row(i) + k1, out);
     return;
   }
-  const auto& info = dtype_info(source.dtype);
-  const std::int64_t block = info.block_elems;
   const std::uint8_t* row = source.row(ids[static_cast<std::size_t>(i)]);
   const double inv = inverse_norms[static_cast<std::size_t>(i)];
   if (source.dtype == DType::BF16) {
     scale_bf16(row + 2 * static_cast<std::size_t>(k0), inv, out, k1 - k0);
     return;
   }
-  if (block == 1) {  // element-wise types: decode just the slice
-    info.decode(row + static_cast<std::size_t>(k0) * info.block_bytes, out, k1 - k0);
-    for (std::int64_t k = 0; k < k1 - k0; ++k) out[k] = static_cast<float>(out[k] * inv);
-    return;
-  }
-  std::vector<float> whole(static_cast<std::size_t>(dim()));
-  info.decode(row, whole.data(), dim());
-  for (std::int64_t k = k0; k < k1; ++k) out[k - k0] = static_cast<float>(whole[static_cast<std::size_t>(k)] * inv);
+  const auto& info = dtype_info(source.dtype);  // element-wise (make_streamed_row_set): decode the slice
+  info.decode(row + static_cast<std::size_t>(k0) * info.block_bytes, out, k1 - k0);
+  for (std::int64_t k = 0; k < k1 - k0; ++k) out[k] = static_cast<float>(out[k] * inv);
 }
 
 void RowSet::require_held(const char* what) const {

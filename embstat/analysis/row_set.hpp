@@ -39,7 +39,8 @@ struct RowSet {
   // Position of model row `id` in this set, if it was kept.
   std::optional<std::int64_t> index_of(std::int64_t id) const;
   // Unit rows [i0, i0 + m), row-major: a pointer into `unit`, or for a streamed set the rows
-  // decoded into `scratch` (grown as needed) with the very values make_row_set stores.
+  // decoded into `scratch` with the very values make_row_set stores (scratch grows when shorter
+  // than m x d: callers in a parallel region size it beforehand, for nothing to throw there).
   const float* unit_rows(std::int64_t i0, std::int64_t m, std::vector<float>& scratch) const;
   // Elements [k0, k1) of unit row i, into out[0, k1 - k0).
   void unit_columns(std::int64_t i, std::int64_t k0, std::int64_t k1, float* out) const;
@@ -53,7 +54,8 @@ RowSet make_row_set(Matrix raw, const RowFilter& filter);
 
 // The same set (the same ids, norms and exclusions) with its rows left in `view`, decoded on
 // demand: for analyses of large checkpoints that read the rows a few times, where the f32 copy
-// would cost n x d x 4 bytes of fresh memory. `view` must stay alive with the set. No dedup.
+// would cost n x d x 4 bytes of fresh memory. `view` must stay alive with the set. Element-wise
+// float types only (f32, f16, bf16, ...: a row's slice decodes alone), no dedup.
 RowSet make_streamed_row_set(const MatrixView& view, const RowFilter& filter);
 
 // sum_k r_k^2 of one f32 row, in double: the squared norm make_row_set divides by. The last
