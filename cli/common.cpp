@@ -40,13 +40,21 @@ void add_format_option(CLI::App* sub, std::string& format) {
       ->check(CLI::IsMember({"text", "table", "markdown", "md", "csv", "json"}));
 }
 
-RowSet load_row_set(const Model& model, const ModelArgs& args, bool dedup) {
-  Matrix raw = decode_to_f32(model.matrix);
+namespace {
+
+// Padding rows are those past the vocabulary, unless --include-padding.
+RowFilter row_filter(const Model& model, const ModelArgs& args, bool dedup) {
   RowFilter filter;
   filter.n_tokens = model.vocab.empty() ? -1 : static_cast<std::int64_t>(model.vocab.size());
   filter.include_padding = args.include_padding;
   filter.dedup = dedup;
-  RowSet rows = make_row_set(std::move(raw), filter);
+  return filter;
+}
+
+}  // namespace
+
+RowSet load_row_set(const Model& model, const ModelArgs& args, bool dedup) {
+  RowSet rows = make_row_set(decode_to_f32(model.matrix), row_filter(model, args, dedup));
   note_excluded_rows(model, rows);
   return rows;
 }
@@ -54,10 +62,7 @@ RowSet load_row_set(const Model& model, const ModelArgs& args, bool dedup) {
 RowSet load_streamed_row_set(const Model& model, const ModelArgs& args) {
   if (model.matrix.dtype != DType::BF16 || model.matrix.data == nullptr || !bf16_kernel_available())
     return load_row_set(model, args);
-  RowFilter filter;
-  filter.n_tokens = model.vocab.empty() ? -1 : static_cast<std::int64_t>(model.vocab.size());
-  filter.include_padding = args.include_padding;
-  RowSet rows = make_streamed_row_set(model.matrix, filter);
+  RowSet rows = make_streamed_row_set(model.matrix, row_filter(model, args, false));
   note_excluded_rows(model, rows);
   return rows;
 }

@@ -102,19 +102,24 @@ EMBSTAT_VECTOR_CLONES void add_to_column_sums(const float* const* u, const doubl
   }
 }
 
+// One buffer of `rows_each` unit rows per thread for a streamed set's decoded rows (empty for a
+// held set, whose rows are read in place), allocated before a parallel region so that nothing
+// throws inside it.
+std::vector<std::vector<float>> decode_buffers(const RowSet& rows, std::int64_t rows_each) {
+  return std::vector<std::vector<float>>(
+      static_cast<std::size_t>(std::max(1, omp_get_max_threads())),
+      std::vector<float>(rows.streamed ? static_cast<std::size_t>(rows_each * rows.dim()) : 0));
+}
+
 ColumnSums column_sums(const RowSet& rows) {
   const std::int64_t n = rows.size(), d = rows.dim();
   ColumnSums s;
   s.raw.assign(static_cast<std::size_t>(d), 0.0);
   s.unit.assign(static_cast<std::size_t>(d), 0.0);
   s.unit_sq.assign(static_cast<std::size_t>(d), 0.0);
-  // A streamed set's rows: each thread's slice of each row of a group, decoded (allocated here:
-  // nothing throws inside the parallel region).
-  const int n_threads = std::max(1, omp_get_max_threads());
-  std::vector<std::vector<float>> slice_buffers(
-      static_cast<std::size_t>(n_threads),
-      std::vector<float>(rows.streamed ? static_cast<std::size_t>(kSumRows * d) : 0));
-#pragma omp parallel num_threads(n_threads)
+  // A streamed set's rows: each thread's slice of each row of a group, decoded.
+  std::vector<std::vector<float>> slice_buffers = decode_buffers(rows, kSumRows);
+#pragma omp parallel num_threads(static_cast <int>(slice_buffers.size()))
   {
     const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     const std::int64_t k0 = d * t / nt, k1 = d * (t + 1) / nt;
@@ -813,8 +818,7 @@ std::uint64_t hash_bytes(const std::uint8_t* p, std::size_t n) {
   return out;
 }
 
-Duplicates find_duplicates(const RowSet& rows, const MatrixView& given_source, int n_listed) {
-  const MatrixView& source = rows.streamed ? rows.source : given_source;
+Duplicates find_duplicates(const RowSet& rows, const MatrixView& source, int n_listed) {
   Duplicates dup;
   const std::int64_t n = rows.size();
   dup.by_source_bytes = source.n_rows > 0 && source.n_rows == rows.n_total && source.data != nullptr;
@@ -946,7 +950,9 @@ double isoscore(const std::vector<double>& eigenvalues) {
 }
 
 GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, const GeometryOptions& options,
-                                const MatrixView& source) {
+                                const MatrixView& given_source) {
+  // A streamed set's rows are its source: every use of the encoded rows reads that one.
+  const MatrixView& source = rows.streamed ? rows.source : given_source;
   const std::int64_t n = rows.size(), d = rows.dim();
   if (n < 2) throw_usage("geometry needs at least 2 rows with a non-zero norm (have " + std::to_string(n) + ")");
   if (d < 2) throw_usage("geometry needs vectors of at least 2 dimensions");
@@ -1000,9 +1006,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   std::vector<double> cos_mu(static_cast<std::size_t>(n)), cos_um(static_cast<std::size_t>(n)),
       row_mean_cos(static_cast<std::size_t>(n)), dist(static_cast<std::size_t>(n)),
       dot_mu(static_cast<std::size_t>(n));  // x_i . mu, for the sampled versions
-  std::vector<std::vector<float>> decoded(  // a streamed set's row, per thread
-      static_cast<std::size_t>(std::max(1, omp_get_max_threads())),
-      std::vector<float>(rows.streamed ? static_cast<std::size_t>(d) : 0));
+  std::vector<std::vector<float>> decoded = decode_buffers(rows, 1);
 #pragma omp parallel num_threads(static_cast <int>(decoded.size()))
   {
     std::vector<float>& row = decoded[static_cast<std::size_t>(omp_get_thread_num())];
@@ -1368,12 +1372,8 @@ PairedCosines paired_row_cosines(const RowSet& a, const RowSet& b, int list) {
   }
   std::vector<double> cos(both.size());
   const std::int64_t d = a.dim();
-  const int n_threads = std::max(1, omp_get_max_threads());
-  std::vector<std::vector<float>> rows_a(static_cast<std::size_t>(n_threads),  // streamed sets' rows, per thread
-                                         std::vector<float>(a.streamed ? static_cast<std::size_t>(d) : 0));
-  std::vector<std::vector<float>> rows_b(static_cast<std::size_t>(n_threads),
-                                         std::vector<float>(b.streamed ? static_cast<std::size_t>(d) : 0));
-#pragma omp parallel num_threads(n_threads)
+  std::vector<std::vector<float>> rows_a = decode_buffers(a, 1), rows_b = decode_buffers(b, 1);
+#pragma omp parallel num_threads(static_cast <int>(rows_a.size()))
   {
     std::vector<float>& xs = rows_a[static_cast<std::size_t>(omp_get_thread_num())];
     std::vector<float>& ys = rows_b[static_cast<std::size_t>(omp_get_thread_num())];

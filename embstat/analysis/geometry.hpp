@@ -22,12 +22,11 @@
 // Cost: O(n d) passes, plus either the exact covariance and I(W), O(n d^2) BLAS-3 (one ssyrk
 // pass and one sgemm pass over the rows) and two d x d eigen-decompositions O(d^3), or the
 // randomized spectrum, O(n d w) per pass (SpectrumMethod). Memory: the
-// RowSet, plus a few d x d double matrices (exact spectrum) or a few d x 300 ones (randomized),
-// plus small per-thread chunks (the sampled centred / all-but-the-top fractions come by algebra
-// from the as-stored fraction's cosines and the spectrum's stored products, n x (T + D) floats;
-// with options.exact each version is built whole for all_pairs, one n x d working matrix).
-// Not thread-safe per call (uses OpenBLAS's global thread count); results do not depend on the
-// thread count.
+// RowSet (n x d f32, or none when it is streamed from a bf16 tensor), plus a few d x d double matrices (exact spectrum)
+// or a few d x 300 ones (randomized), plus small per-thread chunks (the sampled centred / all-but-the-top fractions
+// come by algebra from the as-stored fraction's cosines and the spectrum's stored products, n x (T + D) floats; with
+// options.exact each version is built whole for all_pairs, one n x d working matrix). Not thread-safe per call (uses
+// OpenBLAS's global thread count); results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>
@@ -237,7 +236,8 @@ struct GeometryReport {
 
 // Everything above for one matrix. `vocab` names the rows (may be empty); `source`, when it has
 // rows, is the encoded matrix the RowSet came from (Model::matrix), used to find bit-identical
-// rows by their stored bytes. Throws Error(Usage) for fewer than 2 rows or bad options.
+// rows by their stored bytes and, when bf16, by the bf16 kernels; a streamed set's own source
+// takes its place. Throws Error(Usage) for fewer than 2 rows or bad options.
 GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, const GeometryOptions& options,
                                 const MatrixView& source = {});
 

@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -88,7 +87,7 @@ EMBSTAT_VECTOR_CLONES void scale_bf16(const std::uint8_t* src, double inv, float
   for (std::int64_t k = 0; k < n; ++k) {
     std::uint16_t h;  // memcpy: a file's tensor need not be 2-byte aligned
     std::memcpy(&h, src + 2 * k, 2);
-    out[k] = static_cast<float>(static_cast<double>(std::bit_cast<float>(std::uint32_t{h} << 16)) * inv);
+    out[k] = static_cast<float>(static_cast<double>(bf16_to_f32(h)) * inv);
   }
 }
 
