@@ -20,6 +20,7 @@
 #include "cli/verb.hpp"
 #include "embstat/analysis/geometry.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/base/stopwatch.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -43,6 +44,7 @@ struct GeometryArgs {
   int rogue = 10;
   int outliers = 10;
   double outlier_percentile = 1.0;
+  bool timings = false;
 };
 
 // One matrix's report, with the vocabulary that names its rows.
@@ -81,12 +83,32 @@ GeometryOptions geometry_options(const GeometryArgs& args) {
   return o;
 }
 
-GeometryReport analyze(const Model& model, const RowSet& rows, const GeometryArgs& args, const std::string& what) {
-  ProgressBar bar("geometry " + model.name + (what.empty() ? "" : " " + what));
+// --timings: where one matrix's time went, to stderr (wall and CPU seconds; not in any report
+// format, as they differ from run to run).
+void print_timings(const std::string& name, const std::string& matrix, const Lap& load, const GeometryReport& r) {
+  std::string out = fmt::format("embstat: {} {}: timings, wall s and CPU s of all threads\n", name, matrix);
+  Lap total = load;
+  auto add = [&](const std::string& stage, const Lap& t) {
+    out += fmt::format("  {:<48} {:8.3f} {:8.3f}\n", stage, t.wall_s, t.cpu_s);
+  };
+  add("row set (read, norms, filter)", load);
+  for (const auto& t : r.timings) {
+    add(t.stage, {t.wall_s, t.cpu_s});
+    total.wall_s += t.wall_s;
+    total.cpu_s += t.cpu_s;
+  }
+  add("total", total);
+  std::fputs(out.c_str(), stderr);
+}
+
+GeometryReport analyze(const Model& model, const RowSet& rows, const Lap& load, const GeometryArgs& args,
+                       const std::string& matrix) {
+  ProgressBar bar("geometry " + model.name + (matrix == args.model.matrix ? "" : " " + matrix));
   GeometryOptions o = geometry_options(args);
   o.progress = bar.callback();
   GeometryReport r = analyze_geometry(rows, model.vocab, o, model.matrix);
   bar.finish();
+  if (args.timings) print_timings(model.name, matrix, load, r);
   return r;
 }
 
@@ -99,19 +121,24 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
     const bool compare = !args.no_output && args.model.tensor.empty() && model.has_output_matrix && !model.tied;
     std::optional<Model> other;
     std::optional<RowSet> other_rows;
+    Lap other_load;
     {
       // Without --exact (all pairs) or --dedup the analysis reads the rows a few times in
       // passes: a bf16 checkpoint's rows stay in its mapping instead of an n x d f32 copy.
       auto rows_of = [&](const Model& m, const ModelArgs& a) {
         return args.exact || args.dedup ? load_row_set(m, a, args.dedup) : load_streamed_row_set(m, a);
       };
+      Stopwatch load;
       const RowSet rows = rows_of(model, args.model);
-      out.matrices.push_back({args.model.matrix, analyze(model, rows, args, "")});
+      const Lap loaded = load.lap();
+      out.matrices.push_back({args.model.matrix, analyze(model, rows, loaded, args, args.model.matrix)});
       if (compare) {
         ModelArgs flipped = args.model;
         flipped.matrix = args.model.matrix == "output" ? "input" : "output";
+        Stopwatch other_watch;
         other.emplace(open_model(spec, open_options(flipped)));
         other_rows.emplace(rows_of(*other, flipped));
+        other_load = other_watch.lap();
         if (other_rows->dim() == rows.dim())
           out.input_output = paired_row_cosines(rows, *other_rows);
         else
@@ -124,7 +151,7 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
     }  // the first matrix is freed before the second is analysed
     if (other) {
       const std::string which = args.model.matrix == "output" ? "input" : "output";
-      out.matrices.push_back({which, analyze(*other, *other_rows, args, which)});
+      out.matrices.push_back({which, analyze(*other, *other_rows, other_load, args, which)});
     }
   } catch (const Error& e) {
     throw e.with_context(model.name);
@@ -519,6 +546,8 @@ void setup_geometry(CLI::App& app) {
   sub->add_option("--outlier-percentile", args->outlier_percentile,
                   "Percentile below which norms / centroid distances count as low (default 1)")
       ->check(CLI::Range(0.001, 99.999));
+  sub->add_flag("--timings", args->timings,
+                "Print where each matrix's time went (wall and CPU seconds per stage) to stderr");
   add_format_option(sub, args->format);
   sub->callback([args] {
     std::vector<ModelReport> models;

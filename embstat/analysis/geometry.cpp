@@ -6,11 +6,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -23,6 +21,7 @@
 #include "embstat/analysis/sampled_bf16.hpp"
 #include "embstat/analysis/spectrum.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/base/stopwatch.hpp"
 #include "embstat/base/vector_clones.hpp"
 
 namespace embstat {
@@ -901,13 +900,6 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
-// CPU time of the whole process (all threads), for the stage timings.
-double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
 }  // namespace
 
 Distribution describe(std::vector<double> values) {
@@ -965,14 +957,10 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     if (progress) progress(f);
   };
   GeometryReport rep;
-  auto last = std::chrono::steady_clock::now();
-  double last_cpu = process_cpu_seconds();
+  Stopwatch stopwatch;
   auto lap = [&](const char* stage) {
-    const auto now = std::chrono::steady_clock::now();
-    const double cpu = process_cpu_seconds();
-    rep.timings.push_back({stage, std::chrono::duration<double>(now - last).count(), cpu - last_cpu});
-    last = now;
-    last_cpu = cpu;
+    const Lap t = stopwatch.lap();
+    rep.timings.push_back({stage, t.wall_s, t.cpu_s});
   };
 
   rep.rows = n;

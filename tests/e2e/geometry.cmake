@@ -50,6 +50,10 @@ if(EXISTS ${_stories})
            --spectrum-passes 2 --no-output)
   set_tests_properties(e2e.geometry.randomized_text PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
     "IsoScore = 0[.][0-9]+ ±0[.][0-9]+ .*I\\(W\\) not computed: it needs the exact covariance .*spectrum: randomized block Krylov \\(2 passes of 26 vectors")
+  # --timings: per-stage wall and CPU seconds of each matrix on stderr; stdout stays the report.
+  geometry_e2e(geometry.timings 0
+    "^{\n  \"models\": .*}\n?embstat: stories260K.gguf input: timings, wall s and CPU s of all threads\n  row set \\(read, norms, filter\\) +[0-9]+[.][0-9]+ +[0-9]+[.][0-9]+\n  common direction +[0-9.]+ +[0-9.]+\n.*  token classes +[0-9.]+ +[0-9.]+\n  total +[0-9.]+ +[0-9.]+\nembstat: stories260K.gguf output: timings.*  total +[0-9.]+ +[0-9.]+\n$"
+    "${EMBSTAT_EXE};-q;geometry;${_stories};--timings;--format;json")
   geometry_e2e(geometry.bad_target 2 "target 600 is out of range" "${EMBSTAT_EXE};-q;geometry;${_stories};--targets;600")
 endif()
 set(_stories_bf16 ${EMBSTAT_SHARED_DATA}/stories260K/stories260K-BF16.gguf)
