@@ -28,10 +28,10 @@ namespace embstat {
 
 namespace {
 
-// Rows per BLAS-3 chunk (ssyrk for the covariance, sgemm for I(W)): about kChunkFloats floats
-// (32 MB) of rows, so a chunk of centred rows stays far below the matrix while the k dimension of
-// each call (>= 256) keeps the BLAS kernels at full speed. At most kMaxChunkRows rows: ssyrk
-// sums a chunk in f32 before it is added to the double accumulator.
+// Rows per BLAS-3 chunk (ssyrk for the covariance, sgemm for I(W); one chunk per thread at a
+// time): about kChunkFloats floats (32 MB) of rows, so a chunk of centred rows stays far below the
+// matrix while the k dimension of each call (>= 256) keeps the BLAS kernels at full speed. At
+// most kMaxChunkRows rows: ssyrk sums a chunk in f32 before it is added to the double accumulator.
 constexpr std::int64_t kChunkFloats = std::int64_t{8} << 20;
 constexpr std::int64_t kMinChunkRows = 256;
 constexpr std::int64_t kMaxChunkRows = 8192;
@@ -255,7 +255,8 @@ std::vector<float> all_eigenvectors(std::vector<double>& a, std::int64_t d64) {
 
 // ---- Covariance ---------------------------------------------------------------------------
 
-// Centres rows [c0, c0 + m) of the set into x (m x d).
+// Centres rows [c0, c0 + m) of the set into x (m x d): on all threads when called outside a
+// parallel region (a whole set), on the calling one inside a row task (nested regions are inactive).
 void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t c0, std::int64_t m, float* x) {
   const std::int64_t d = rows.dim();
 #pragma omp parallel for schedule(static)
@@ -268,30 +269,41 @@ void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t
 }
 
 // sum_i (x_i - mu)(x_i - mu)^T over the set, x_i = norm_i * unit_i: the upper triangle of a
-// d x d row-major double matrix. Per chunk of rows: centre in f32, one threaded ssyrk, add the
-// f32 result to the double accumulator, chunks in order (same result for any thread count).
-std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double>& mu, const ProgressFn& progress,
-                                    double p0, double p1) {
+// d x d row-major double matrix. Per chunk of rows: centre in f32, ssyrk, add the f32 result to
+// the double accumulator, chunks in order (same result for any thread count). The chunks are row
+// tasks (for_each_row_task), one per thread at a time with single-threaded BLAS: threaded ssyrk
+// between OpenMP regions left each thread pool spinning while the other worked.
+std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double>& mu, std::int64_t step,
+                                    const ProgressFn& progress, double p0, double p1) {
   const std::int64_t n = rows.size(), d = rows.dim();
-  const std::int64_t step = chunk_rows(d);
-  const std::size_t dd = static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
+  const auto dd = static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
+  const int n_threads = std::max(1, omp_get_max_threads());
+  const std::int64_t group = n_threads;
   std::vector<double> acc(dd, 0.0);
-  std::vector<float> part(dd, 0.0f);
-  std::vector<float> chunk(static_cast<std::size_t>(std::min(step, n) * d));
+  std::vector<float> parts(static_cast<std::size_t>(group) * dd);
+  std::vector<std::vector<float>> chunks(static_cast<std::size_t>(n_threads),
+                                         std::vector<float>(static_cast<std::size_t>(std::min(step, n) * d)));
   const int bd = blas::blas_int(d, "dimension");
-  blas::BlasThreads all(omp_get_max_threads());
-  for (std::int64_t c0 = 0; c0 < n; c0 += step) {
-    const std::int64_t m = std::min(step, n - c0);
-    centre_rows(rows, mu, c0, m, chunk.data());
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bd, blas::blas_int(m, "chunk rows"), 1.0f, chunk.data(), bd,
-                0.0f, part.data(), bd);
+  auto task = [&](std::int64_t slot, int thread, std::int64_t c0, std::int64_t m) {
+    float* x = chunks[static_cast<std::size_t>(thread)].data();
+    centre_rows(rows, mu, c0, m, x);
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bd, blas::blas_int(m, "chunk rows"), 1.0f, x, bd, 0.0f,
+                parts.data() + static_cast<std::size_t>(slot) * dd, bd);
+  };
+  auto merge = [&](std::int64_t n_tasks) {
+#pragma omp parallel for schedule(dynamic, 16) num_threads(n_threads)
     for (std::int64_t a = 0; a < d; ++a) {
       double* dst = acc.data() + a * d;
-      const float* src = part.data() + a * d;
-      for (std::int64_t b = a; b < d; ++b) dst[b] += src[b];
+      for (std::int64_t t = 0; t < n_tasks; ++t) {
+        const float* src = parts.data() + static_cast<std::size_t>(t) * dd + static_cast<std::size_t>(a * d);
+        for (std::int64_t b = a; b < d; ++b) dst[b] += src[b];
+      }
     }
-    if (progress) progress(p0 + (p1 - p0) * static_cast<double>(c0 + m) / static_cast<double>(n));
-  }
+  };
+  ProgressFn within;
+  if (progress) within = [&](double f) { progress(p0 + (p1 - p0) * f); };
+  blas::BlasThreads one(1);
+  for_each_row_task(n, step, group, n_threads, task, merge, within);
   return acc;
 }
 
@@ -340,83 +352,94 @@ void exp_of_difference(const float* a, const float* b, float* out, std::int64_t 
   }
 }
 
+// One chunk's part of the log-sum-exp of log_isotropy_iw, per direction: the tile's max and min
+// projection and sum_i exp(p_i - max), sum_i exp(min - p_i).
+struct ExpTileSums {
+  std::vector<float> hi, lo;
+  std::vector<double> pos, neg;
+};
+
 // log Z(c) and log Z(-c) for every eigenvector c, Z(c) = sum_i exp(c . x_i): running
-// log-sum-exp per direction (max and scaled sum in double), one sgemm per chunk of unit rows,
-// the tile reduced by columns (each column by one thread, rows in order: thread-count
-// independent). Returns log I = min log Z - max log Z over the 2d directions.
-double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, const ProgressFn& progress, double p0,
-                       double p1) {
+// log-sum-exp per direction (max and scaled sum in double). Per chunk of unit rows, as a row task
+// (for_each_row_task, single-threaded BLAS: threaded sgemm between OpenMP regions left each
+// thread pool spinning while the other worked): one sgemm, then the tile reduced by columns, rows
+// in order; the chunks' sums merged in chunk order (thread-count independent). Returns log I =
+// min log Z - max log Z over the 2d directions.
+double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, std::int64_t step,
+                       const ProgressFn& progress, double p0, double p1) {
   const std::int64_t n = rows.size(), d = rows.dim();
-  const std::int64_t step = chunk_rows(d);
-  std::vector<float> tile(static_cast<std::size_t>(std::min(step, n) * d)), decoded;
+  const auto dz = static_cast<std::size_t>(d);
+  const int n_threads = std::max(1, omp_get_max_threads());
+  const std::int64_t group = n_threads;
   const double ninf = -std::numeric_limits<double>::infinity();
-  std::vector<double> max_pos(static_cast<std::size_t>(d), ninf), sum_pos(static_cast<std::size_t>(d), 0.0);
-  std::vector<double> max_neg(static_cast<std::size_t>(d), ninf), sum_neg(static_cast<std::size_t>(d), 0.0);
-  // Per-tile scratch, one slice of columns per thread (allocated here: nothing throws inside
-  // the parallel region).
-  std::vector<float> col_hi(static_cast<std::size_t>(d)), col_lo(static_cast<std::size_t>(d));
-  std::vector<float> exp_pos(static_cast<std::size_t>(d)), exp_neg(static_cast<std::size_t>(d));
-  std::vector<double> tile_pos(static_cast<std::size_t>(d)), tile_neg(static_cast<std::size_t>(d));
-  for (std::int64_t c0 = 0; c0 < n; c0 += step) {
-    const std::int64_t m = std::min(step, n - c0);
-    {
-      blas::BlasThreads all(omp_get_max_threads());
-      // tile (m x d) = unit rows (m x d) * vectors^T: tile[i][j] = u_i . c_j
-      blas::gemm_abt(m, d, d, rows.unit_rows(c0, m, decoded), d, vectors.data(), d, tile.data(), d);
-    }
+  std::vector<double> max_pos(dz, ninf), sum_pos(dz, 0.0);
+  std::vector<double> max_neg(dz, ninf), sum_neg(dz, 0.0);
+  // Per thread: the tile, a streamed set's decoded rows, one row's exponentials; per slot: the
+  // chunk's sums (all allocated here: nothing throws inside the tasks).
+  const auto tile_floats = static_cast<std::size_t>(std::min(step, n) * d);
+  std::vector<std::vector<float>> tiles(static_cast<std::size_t>(n_threads), std::vector<float>(tile_floats));
+  std::vector<std::vector<float>> decoded = decode_buffers(rows, std::min(step, n));
+  std::vector<std::vector<float>> exps(static_cast<std::size_t>(n_threads), std::vector<float>(2 * dz));
+  std::vector<ExpTileSums> slots(
+      static_cast<std::size_t>(group),
+      ExpTileSums{std::vector<float>(dz), std::vector<float>(dz), std::vector<double>(dz), std::vector<double>(dz)});
+  auto task = [&](std::int64_t slot, int thread, std::int64_t c0, std::int64_t m) {
+    float* tile = tiles[static_cast<std::size_t>(thread)].data();
+    // tile (m x d) = unit rows (m x d) * vectors^T: tile[i][j] = u_i . c_j
+    blas::gemm_abt(m, d, d, rows.unit_rows(c0, m, decoded[static_cast<std::size_t>(thread)]), d, vectors.data(), d,
+                   tile, d);
+    ExpTileSums& s = slots[static_cast<std::size_t>(slot)];
+    float* ep = exps[static_cast<std::size_t>(thread)].data();
+    float* en = ep + d;
+    std::fill(s.hi.begin(), s.hi.end(), -std::numeric_limits<float>::infinity());
+    std::fill(s.lo.begin(), s.lo.end(), std::numeric_limits<float>::infinity());
+    std::fill(s.pos.begin(), s.pos.end(), 0.0);
+    std::fill(s.neg.begin(), s.neg.end(), 0.0);
+    // Scale rows to raw projections in place (x_i . c = norm_i u_i . c), and find each column's
+    // range in this tile.
     const float* norms = rows.norms.data() + c0;
-#pragma omp parallel
-    {
-      const std::int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const std::int64_t j0 = d * t / nt, j1 = d * (t + 1) / nt;
-      float* hi = col_hi.data() + j0;
-      float* lo = col_lo.data() + j0;
-      float* ep = exp_pos.data() + j0;
-      float* en = exp_neg.data() + j0;
-      double* sp = tile_pos.data() + j0;
-      double* sn = tile_neg.data() + j0;
-      const std::int64_t w = j1 - j0;
-      for (std::int64_t j = 0; j < w; ++j) {
-        hi[j] = -std::numeric_limits<float>::infinity();
-        lo[j] = std::numeric_limits<float>::infinity();
-        sp[j] = sn[j] = 0;
-      }
-      // Scale rows to raw projections in place (x_i . c = norm_i u_i . c), and find each
-      // column's range in this tile.
-      for (std::int64_t i = 0; i < m; ++i) {
-        float* p = tile.data() + i * d + j0;
-        const float r = norms[i];
-        for (std::int64_t j = 0; j < w; ++j) {
-          p[j] *= r;
-          hi[j] = std::max(hi[j], p[j]);
-          lo[j] = std::min(lo[j], p[j]);
-        }
-      }
-      for (std::int64_t i = 0; i < m; ++i) {
-        const float* p = tile.data() + i * d + j0;
-        exp_of_difference(p, hi, ep, w);
-        exp_of_difference(lo, p, en, w);
-        for (std::int64_t j = 0; j < w; ++j) {
-          sp[j] += ep[j];
-          sn[j] += en[j];
-        }
-      }
-      // Merge (max, sum) of this tile into the running ones: log-sum-exp in two parts.
-      auto merge = [](double& run_max, double& run_sum, double tile_max, double tile_sum) {
-        if (tile_max > run_max) {
-          run_sum = run_sum * std::exp(run_max - tile_max) + tile_sum;
-          run_max = tile_max;
-        } else {
-          run_sum += tile_sum * std::exp(tile_max - run_max);
-        }
-      };
-      for (std::int64_t j = 0; j < w; ++j) {
-        const auto jj = static_cast<std::size_t>(j0 + j);
-        merge(max_pos[jj], sum_pos[jj], hi[j], sp[j]);
-        merge(max_neg[jj], sum_neg[jj], -static_cast<double>(lo[j]), sn[j]);
+    for (std::int64_t i = 0; i < m; ++i) {
+      float* p = tile + i * d;
+      const float r = norms[i];
+      for (std::int64_t j = 0; j < d; ++j) {
+        p[j] *= r;
+        s.hi[static_cast<std::size_t>(j)] = std::max(s.hi[static_cast<std::size_t>(j)], p[j]);
+        s.lo[static_cast<std::size_t>(j)] = std::min(s.lo[static_cast<std::size_t>(j)], p[j]);
       }
     }
-    if (progress) progress(p0 + (p1 - p0) * static_cast<double>(c0 + m) / static_cast<double>(n));
+    for (std::int64_t i = 0; i < m; ++i) {
+      const float* p = tile + i * d;
+      exp_of_difference(p, s.hi.data(), ep, d);
+      exp_of_difference(s.lo.data(), p, en, d);
+      for (std::int64_t j = 0; j < d; ++j) {
+        s.pos[static_cast<std::size_t>(j)] += ep[j];
+        s.neg[static_cast<std::size_t>(j)] += en[j];
+      }
+    }
+  };
+  // Merges (max, sum) of each chunk into the running ones, in chunk order: log-sum-exp in two parts.
+  auto merge = [&](std::int64_t n_tasks) {
+    auto add = [](double& run_max, double& run_sum, double tile_max, double tile_sum) {
+      if (tile_max > run_max) {
+        run_sum = run_sum * std::exp(run_max - tile_max) + tile_sum;
+        run_max = tile_max;
+      } else {
+        run_sum += tile_sum * std::exp(tile_max - run_max);
+      }
+    };
+    for (std::int64_t t = 0; t < n_tasks; ++t) {
+      const ExpTileSums& s = slots[static_cast<std::size_t>(t)];
+      for (std::size_t j = 0; j < dz; ++j) {
+        add(max_pos[j], sum_pos[j], s.hi[j], s.pos[j]);
+        add(max_neg[j], sum_neg[j], -static_cast<double>(s.lo[j]), s.neg[j]);
+      }
+    }
+  };
+  ProgressFn within;
+  if (progress) within = [&](double f) { progress(p0 + (p1 - p0) * f); };
+  {
+    blas::BlasThreads one(1);
+    for_each_row_task(n, step, group, n_threads, task, merge, within);
   }
   double lo_z = std::numeric_limits<double>::infinity(), hi_z = -lo_z;
   for (std::size_t j = 0; j < static_cast<std::size_t>(d); ++j) {
@@ -1134,7 +1157,9 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   auto within = [&](double f) { return 0.05 + (spectrum_end - 0.05) * f; };
   if (exact_spectrum) {
     const bool want_iw = options.isotropy_iw;
-    std::vector<double> scatter = centred_scatter(rows, mu, progress, within(0), within(want_iw ? 0.35 : 0.9));
+    const std::int64_t blas_step = options.blas_chunk_rows > 0 ? options.blas_chunk_rows : chunk_rows(d);
+    std::vector<double> scatter =
+        centred_scatter(rows, mu, blas_step, progress, within(0), within(want_iw ? 0.35 : 0.9));
     lap("covariance (ssyrk)");
     std::vector<double> second;  // X^T X = scatter + n mu mu^T (upper triangle), for I(W)
     if (want_iw) {
@@ -1164,7 +1189,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       second = {};
       lap("eigenvectors of W^T W (dsyevd)");
       report_progress(within(0.45));
-      const double log_i = log_isotropy_iw(rows, vectors, progress, within(0.45), within(1.0));
+      const double log_i = log_isotropy_iw(rows, vectors, blas_step, progress, within(0.45), within(1.0));
       rep.log_isotropy_iw = log_i;
       rep.isotropy_iw = std::exp(log_i);
       lap("I(W) projections (sgemm)");

@@ -91,8 +91,9 @@ struct GeometryOptions {
   int class_examples = 5;             // decoded examples listed per class
   bool isotropy_iw = true;            // compute I(W) when the spectrum is exact (an extra n x d x d sgemm pass)
   SpectrumMethod spectrum = SpectrumMethod::Auto;
-  int spectrum_passes = 4;      // passes over the rows of the randomized spectrum
-  std::int64_t chunk_rows = 0;  // rows per task of the sampled fractions; 0 = ~4 MB of rows (tests force small)
+  int spectrum_passes = 4;           // passes over the rows of the randomized spectrum
+  std::int64_t chunk_rows = 0;       // rows per task of the sampled fractions; 0 = ~4 MB of rows (tests force small)
+  std::int64_t blas_chunk_rows = 0;  // rows per chunk of the exact covariance and I(W); 0 = ~32 MB (tests force small)
   ProgressFn progress;
 };
 

@@ -833,6 +833,34 @@ TEST(Geometry, SameResultForAnyThreadCount) {
   EXPECT_EQ(geometry_json(a, Vocabulary{}).dump(), geometry_json(b, Vocabulary{}).dump());
 }
 
+// The exact covariance and I(W) run their chunks of rows as row tasks, one per thread at a time:
+// 3,000 rows in chunks of 256 (12 chunks, the last one short). The chunks' sums are merged in chunk
+// order, so the thread count changes no bit; the chunking changes only the rounding of the f32
+// sums against one whole chunk.
+TEST(Geometry, ChunkedCovarianceAndIwSameForAnyThreadCount) {
+  Rows x = gaussian(3000, 40, 22, std::vector<double>(40, 0.3));
+  for (auto& row : x) row[5] = static_cast<float>(row[5] * 3);  // a clear top direction
+  const RowSet rows = row_set(x);
+  GeometryOptions o = fast_options();
+  o.spectrum = SpectrumMethod::Exact;
+  o.blas_chunk_rows = 256;
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const GeometryReport one = analyze_geometry(rows, Vocabulary{}, o);
+  omp_set_num_threads(std::max(saved, 2));
+  const GeometryReport two = analyze_geometry(rows, Vocabulary{}, o);
+  o.blas_chunk_rows = 0;
+  const GeometryReport whole = analyze_geometry(rows, Vocabulary{}, o);
+  omp_set_num_threads(saved);
+  ASSERT_TRUE(one.log_isotropy_iw.has_value());
+  EXPECT_EQ(geometry_json(one, Vocabulary{}).dump(), geometry_json(two, Vocabulary{}).dump());
+  EXPECT_NEAR(*one.log_isotropy_iw, *whole.log_isotropy_iw, 1e-5 * std::abs(*whole.log_isotropy_iw));
+  ASSERT_EQ(one.eigenvalues.size(), whole.eigenvalues.size());
+  for (std::size_t k = 0; k < one.eigenvalues.size(); ++k)
+    EXPECT_NEAR(one.eigenvalues[k], whole.eigenvalues[k], 1e-5 * whole.eigenvalues[0]) << "eigenvalue " << k;
+  EXPECT_NEAR(one.isoscore, whole.isoscore, 1e-6);
+}
+
 // Without --exact the transformed versions are streamed in sub-chunks of rows, never built whole;
 // with it they are built whole and sampled by `sample`'s engine. Both must count the same signs:
 // here 1,000 rows in sub-chunks of 24 (two groups of 32 sub-chunks, the last one short), targets
