@@ -280,7 +280,7 @@ std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double
   const int n_threads = std::max(1, omp_get_max_threads());
   const std::int64_t group = n_threads;
   std::vector<double> acc(dd, 0.0);
-  std::vector<float> parts(static_cast<std::size_t>(group) * dd);
+  std::vector<float> parts(static_cast<std::size_t>(kRowTaskBanks * group) * dd);
   std::vector<std::vector<float>> chunks(static_cast<std::size_t>(n_threads),
                                          std::vector<float>(static_cast<std::size_t>(std::min(step, n) * d)));
   const int bd = blas::blas_int(d, "dimension");
@@ -290,11 +290,10 @@ std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bd, blas::blas_int(m, "chunk rows"), 1.0f, x, bd, 0.0f,
                 parts.data() + static_cast<std::size_t>(slot) * dd, bd);
   };
-  auto merge = [&](std::int64_t n_tasks) {
-#pragma omp parallel for schedule(dynamic, 16) num_threads(n_threads)
+  auto merge = [&](std::int64_t first, std::int64_t n_tasks) {
     for (std::int64_t a = 0; a < d; ++a) {
       double* dst = acc.data() + a * d;
-      for (std::int64_t t = 0; t < n_tasks; ++t) {
+      for (std::int64_t t = first; t < first + n_tasks; ++t) {
         const float* src = parts.data() + static_cast<std::size_t>(t) * dd + static_cast<std::size_t>(a * d);
         for (std::int64_t b = a; b < d; ++b) dst[b] += src[b];
       }
@@ -381,7 +380,7 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, st
   std::vector<std::vector<float>> decoded = decode_buffers(rows, std::min(step, n));
   std::vector<std::vector<float>> exps(static_cast<std::size_t>(n_threads), std::vector<float>(2 * dz));
   std::vector<ExpTileSums> slots(
-      static_cast<std::size_t>(group),
+      static_cast<std::size_t>(kRowTaskBanks * group),
       ExpTileSums{std::vector<float>(dz), std::vector<float>(dz), std::vector<double>(dz), std::vector<double>(dz)});
   auto task = [&](std::int64_t slot, int thread, std::int64_t c0, std::int64_t m) {
     float* tile = tiles[static_cast<std::size_t>(thread)].data();
@@ -418,7 +417,7 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, st
     }
   };
   // Merges (max, sum) of each chunk into the running ones, in chunk order: log-sum-exp in two parts.
-  auto merge = [&](std::int64_t n_tasks) {
+  auto merge = [&](std::int64_t first, std::int64_t n_tasks) {
     auto add = [](double& run_max, double& run_sum, double tile_max, double tile_sum) {
       if (tile_max > run_max) {
         run_sum = run_sum * std::exp(run_max - tile_max) + tile_sum;
@@ -427,7 +426,7 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, st
         run_sum += tile_sum * std::exp(tile_max - run_max);
       }
     };
-    for (std::int64_t t = 0; t < n_tasks; ++t) {
+    for (std::int64_t t = first; t < first + n_tasks; ++t) {
       const ExpTileSums& s = slots[static_cast<std::size_t>(t)];
       for (std::size_t j = 0; j < dz; ++j) {
         add(max_pos[j], sum_pos[j], s.hi[j], s.pos[j]);
@@ -691,7 +690,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
   constexpr std::int64_t kTaskGroup = 32;
   // Per slot: sum_i (w_i norm_i) u_i (kVersions x d), sum_i w_i (kVersions), sum_i w_i p_i (2 x n_v).
   const std::size_t slot_size = kVersions * dz + kVersions + 2 * nvz;
-  std::vector<double> slots(static_cast<std::size_t>(kTaskGroup) * slot_size);
+  std::vector<double> slots(static_cast<std::size_t>(kRowTaskBanks * kTaskGroup) * slot_size);
   std::vector<double> total(slot_size, 0.0);
   std::vector<float> part_buffer(static_cast<std::size_t>(n_threads) * kVersions * dz);
   auto task = [&](std::int64_t q, int thread, std::int64_t c0, std::int64_t m) {
@@ -758,8 +757,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
       }
     }
   };
-  auto merge = [&](std::int64_t n_tasks) {
-    for (std::int64_t q = 0; q < n_tasks; ++q) {
+  auto merge = [&](std::int64_t first, std::int64_t n_tasks) {
+    for (std::int64_t q = first; q < first + n_tasks; ++q) {
       const double* slot = slots.data() + static_cast<std::size_t>(q) * slot_size;
       for (std::size_t e = 0; e < slot_size; ++e) total[e] += slot[e];
     }

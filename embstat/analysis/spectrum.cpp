@@ -64,8 +64,8 @@ class CovarianceSums {
         wd_(static_cast<std::size_t>(w * d)),
         acc_(wd_, 0.0),
         col_sum_(static_cast<std::size_t>(w), 0.0),
-        part_(static_cast<std::size_t>(group) * wd_),
-        part_sum_(static_cast<std::size_t>(group * w)) {}
+        part_(static_cast<std::size_t>(kRowTaskBanks * group) * wd_),
+        part_sum_(static_cast<std::size_t>(kRowTaskBanks * group * w)) {}
 
   float* part(std::int64_t slot) { return part_.data() + static_cast<std::size_t>(slot) * wd_; }
   double* column_sums(std::int64_t slot) {  // zeroed
@@ -74,13 +74,13 @@ class CovarianceSums {
     return s;
   }
 
-  void merge(std::int64_t n_tasks, int n_threads) {
-    // Slots added in task order for every element (threads split the elements, not the order).
-#pragma omp parallel for schedule(static) num_threads(n_threads)
-    for (std::int64_t e = 0; e < static_cast<std::int64_t>(wd_); ++e)
-      for (std::int64_t t = 0; t < n_tasks; ++t)
-        acc_[static_cast<std::size_t>(e)] += part_[static_cast<std::size_t>(t) * wd_ + static_cast<std::size_t>(e)];
-    for (std::int64_t t = 0; t < n_tasks; ++t)
+  // Adds slots [first, first + n_tasks) in task order for every element.
+  void merge(std::int64_t first, std::int64_t n_tasks) {
+    for (std::int64_t t = first; t < first + n_tasks; ++t) {
+      const float* src = part_.data() + static_cast<std::size_t>(t) * wd_;
+      for (std::size_t e = 0; e < wd_; ++e) acc_[e] += src[e];
+    }
+    for (std::int64_t t = first; t < first + n_tasks; ++t)
       for (std::int64_t j = 0; j < w_; ++j)
         col_sum_[static_cast<std::size_t>(j)] += part_sum_[static_cast<std::size_t>(t * w_ + j)];
   }
@@ -151,7 +151,8 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
   };
   blas::BlasThreads one(1);
   for_each_row_task(
-      n, kTaskRows, kGroup, n_threads, task, [&](std::int64_t n_tasks) { sums.merge(n_tasks, n_threads); }, progress);
+      n, kTaskRows, kGroup, n_threads, task,
+      [&](std::int64_t first, std::int64_t n_tasks) { sums.merge(first, n_tasks); }, progress);
   return sums.finish(mu, n);
 }
 
@@ -201,8 +202,8 @@ std::vector<double> covariance_times_bf16(const RowSet& rows, const MatrixView& 
     bf16_weighted_row_sums(raw.row(c0), raw.row_bytes, d, wp, sums.part(t));
   };
   for_each_row_task(
-      n_total, kTaskRows, kGroup, n_threads, task, [&](std::int64_t n_tasks) { sums.merge(n_tasks, n_threads); },
-      progress);
+      n_total, kTaskRows, kGroup, n_threads, task,
+      [&](std::int64_t first, std::int64_t n_tasks) { sums.merge(first, n_tasks); }, progress);
   return sums.finish(mu, rows.size());
 }
 
@@ -221,7 +222,7 @@ std::vector<double> rayleigh_matrix(const std::vector<std::vector<float>>& centr
   const int n_threads = std::max(1, omp_get_max_threads());
   std::vector<std::vector<float>> z(static_cast<std::size_t>(n_threads),
                                     std::vector<float>(static_cast<std::size_t>(kTaskRows * m)));
-  std::vector<float> part(static_cast<std::size_t>(kGroup) * mz * mz);
+  std::vector<float> part(static_cast<std::size_t>(kRowTaskBanks * kGroup) * mz * mz);
   const int bm = blas::blas_int(m, "basis");
   auto task = [&](std::int64_t t, int thread, std::int64_t c0, std::int64_t rows) {
     float* zt = z[static_cast<std::size_t>(thread)].data();
@@ -235,10 +236,9 @@ std::vector<double> rayleigh_matrix(const std::vector<std::vector<float>>& centr
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bm, blas::blas_int(rows, "rows"), 1.0f, zt, bm, 0.0f,
                 part.data() + static_cast<std::size_t>(t) * mz * mz, bm);
   };
-  auto merge = [&](std::int64_t n_tasks) {
-#pragma omp parallel for schedule(static) num_threads(n_threads)
+  auto merge = [&](std::int64_t first, std::int64_t n_tasks) {
     for (std::int64_t a = 0; a < m; ++a)
-      for (std::int64_t t = 0; t < n_tasks; ++t) {
+      for (std::int64_t t = first; t < first + n_tasks; ++t) {
         const float* src = part.data() + static_cast<std::size_t>(t) * mz * mz + static_cast<std::size_t>(a) * mz;
         double* dst = b.data() + static_cast<std::size_t>(a) * mz;
         for (std::int64_t c = a; c < m; ++c) dst[c] += src[c];
