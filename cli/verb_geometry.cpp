@@ -135,8 +135,8 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
       if (compare) {
         ModelArgs flipped = args.model;
         flipped.matrix = args.model.matrix == "output" ? "input" : "output";
-        Stopwatch other_watch;
         other.emplace(open_model(spec, open_options(flipped)));
+        Stopwatch other_watch;
         other_rows.emplace(rows_of(*other, flipped));
         other_load = other_watch.lap();
         if (other_rows->dim() == rows.dim())

@@ -255,11 +255,10 @@ std::vector<float> all_eigenvectors(std::vector<double>& a, std::int64_t d64) {
 
 // ---- Covariance ---------------------------------------------------------------------------
 
-// Centres rows [c0, c0 + m) of the set into x (m x d): on all threads when called outside a
-// parallel region (a whole set), on the calling one inside a row task (nested regions are inactive).
+// Centres rows [c0, c0 + m) of the set into x (m x d), on the calling thread (a row task, or one
+// thread's share of a parallel loop: no parallel region is opened inside a task).
 void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t c0, std::int64_t m, float* x) {
   const std::int64_t d = rows.dim();
-#pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < m; ++i) {
     const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
     float* o = x + i * d;
@@ -464,7 +463,9 @@ void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const s
     out = Matrix(n, d);
   }
   float* x = out.row(0);
-  centre_rows(rows, mu, 0, n, x);
+  constexpr std::int64_t kRowsEach = 256;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c0 = 0; c0 < n; c0 += kRowsEach) centre_rows(rows, mu, c0, std::min(kRowsEach, n - c0), x + c0 * d);
   if (n_v > 0) {
     blas::BlasThreads all(omp_get_max_threads());
     std::vector<float> coef(static_cast<std::size_t>(n * n_v));  // (V x_i)_k

@@ -158,10 +158,15 @@ RowSet make_streamed_row_set(const MatrixView& view, const RowFilter& filter) {
 const float* RowSet::unit_rows(std::int64_t i0, std::int64_t m, std::vector<float>& scratch) const {
   if (!streamed) return unit.row(i0);
   const std::int64_t d = dim();
-  // In parallel when called outside a parallel region (a chunk of a pass), serially inside one.
   if (scratch.size() < static_cast<std::size_t>(m * d)) scratch.resize(static_cast<std::size_t>(m * d));
-#pragma omp parallel for schedule(static) if (m >= 64)
-  for (std::int64_t i = 0; i < m; ++i) unit_columns(i0 + i, 0, d, scratch.data() + i * d);
+  // In parallel when called outside a parallel region (a chunk of a pass); serially inside one
+  // (a row task), without opening a nested region that would run on this thread alone anyway.
+  if (m >= 64 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < m; ++i) unit_columns(i0 + i, 0, d, scratch.data() + i * d);
+  } else {
+    for (std::int64_t i = 0; i < m; ++i) unit_columns(i0 + i, 0, d, scratch.data() + i * d);
+  }
   return scratch.data();
 }
 

@@ -6,9 +6,12 @@
 // sums must not depend on which thread ran what, so tasks go in groups: task t of a group writes
 // one slot only, and `merge` adds the group's slots in task order, one group after the other.
 //
-// The slots come in two banks of `group`: while one group's merge runs, the next group's tasks
-// already fill the other bank, so no thread waits at the end of a group (a barrier per group left
-// one core idle for up to a task each time).
+// The slots come in two banks of `group`: while one group waits for its merge, the next group's
+// tasks already fill the other bank, so no thread waits at the end of a group (a barrier per
+// group left one core idle for up to a task each time). Threads claim tasks in order from a
+// counter, and whichever thread finds the oldest unmerged group complete merges it, under a lock.
+// (Plain threads and atomics, no OpenMP tasks: libgomp's task dependencies leaked a little memory
+// now and then under LeakSanitizer.)
 #pragma once
 
 #include <omp.h>
@@ -16,6 +19,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "embstat/base/progress.hpp"
 
@@ -28,50 +34,61 @@ inline constexpr std::int64_t kRowTaskBanks = 2;
 // handles rows [c0, c0 + m) and writes only to slot `slot` (< kRowTaskBanks x group) and to the
 // scratch of `thread` (< n_threads); `merge(first_slot, n_tasks)` adds slots [first_slot,
 // first_slot + n_tasks) in order, after every task of that group and after the previous group's
-// merge (on any thread of the team; nested parallel regions in it run on that thread alone).
-// Neither may throw. `progress(done / n)` goes out from the calling thread only. The caller holds
+// merge, on any thread of the team. Neither may throw; a parallel region inside either runs on
+// its thread alone. `progress(done / n)` goes out from the calling thread only. The caller holds
 // BLAS at one thread (BlasThreads).
 template <class Task, class Merge>
 void for_each_row_task(std::int64_t n, std::int64_t task_rows, std::int64_t group, int n_threads, Task&& task,
                        Merge&& merge, const ProgressFn& progress = {}) {
   if (n <= 0) return;
-  const std::int64_t per_group = task_rows * group;
-  const std::int64_t n_groups = (n + per_group - 1) / per_group;
-  // Dependence objects: a group's tasks read their bank, its merge writes the bank and `merged`.
-  [[maybe_unused]] char bank[kRowTaskBanks] = {};
-  [[maybe_unused]] char merged = 0;
-  std::atomic<std::int64_t> rows_merged{0};
-  std::int64_t reported = -1;  // used on the calling thread (thread 0 of the team) only
+  const std::int64_t n_tasks = (n + task_rows - 1) / task_rows;
+  const std::int64_t n_groups = (n_tasks + group - 1) / group;
+  auto tasks_in = [&](std::int64_t g) { return std::min(group, n_tasks - g * group); };
+  std::vector<std::atomic<std::int64_t>> finished(static_cast<std::size_t>(n_groups));  // tasks done, per group
+  std::atomic<std::int64_t> next_task{0}, merged_groups{0};
+  std::mutex merging;
+  // Merges every complete group from the oldest unmerged one on; `wait`: even when another thread
+  // is merging (else leave it to that one, which checks again before it lets go).
+  auto merge_ready = [&](bool wait) {
+    std::unique_lock<std::mutex> lock(merging, std::defer_lock);
+    if (wait)
+      lock.lock();
+    else if (!lock.try_lock())
+      return;
+    for (std::int64_t g = merged_groups.load(std::memory_order_relaxed);
+         g < n_groups && finished[static_cast<std::size_t>(g)].load(std::memory_order_acquire) == tasks_in(g); ++g) {
+      merge((g % kRowTaskBanks) * group, tasks_in(g));
+      merged_groups.store(g + 1, std::memory_order_release);
+    }
+  };
+  double reported = -1;  // on the calling thread (thread 0 of the team) only
   auto report = [&] {
-    if (!progress || omp_get_thread_num() != 0) return;
-    const std::int64_t done = rows_merged.load(std::memory_order_acquire);
-    if (done == reported) return;
-    reported = done;
-    progress(static_cast<double>(done) / static_cast<double>(n));
+    if (!progress) return;
+    const std::int64_t rows = std::min(n, merged_groups.load(std::memory_order_acquire) * group * task_rows);
+    const double f = static_cast<double>(rows) / static_cast<double>(n);
+    if (f == reported) return;
+    reported = f;
+    progress(f);
   };
 #pragma omp parallel num_threads(n_threads)
-#pragma omp single
-  for (std::int64_t g = 0; g < n_groups; ++g) {
-    const std::int64_t g0 = g * per_group;
-    const std::int64_t n_tasks = std::min(group, (n - g0 + task_rows - 1) / task_rows);
-    const std::int64_t b = g % kRowTaskBanks;
-    const std::int64_t first = b * group;
-    for (std::int64_t t = 0; t < n_tasks; ++t) {
-#pragma omp task depend(in : bank[b]) firstprivate(t)
-      {
-        const std::int64_t c0 = g0 + t * task_rows;
-        task(first + t, omp_get_thread_num(), c0, std::min(task_rows, n - c0));
-        report();
+  {
+    const int thread = omp_get_thread_num();
+    for (std::int64_t t = next_task.fetch_add(1); t < n_tasks; t = next_task.fetch_add(1)) {
+      const std::int64_t g = t / group;
+      // The bank is free once the group that used it before is merged.
+      while (merged_groups.load(std::memory_order_acquire) < g - kRowTaskBanks + 1) {
+        merge_ready(false);
+        std::this_thread::yield();
       }
-    }
-#pragma omp task depend(inout : bank[b]) depend(inout : merged)
-    {
-      merge(first, n_tasks);
-      rows_merged.store(std::min(n, g0 + per_group), std::memory_order_release);
-      report();
+      const std::int64_t c0 = t * task_rows;
+      task((g % kRowTaskBanks) * group + t % group, thread, c0, std::min(task_rows, n - c0));
+      finished[static_cast<std::size_t>(g)].fetch_add(1, std::memory_order_release);
+      merge_ready(false);
+      if (thread == 0) report();
     }
   }
-  if (progress && reported != n) progress(1.0);
+  merge_ready(true);  // a group finished while another thread held the lock, past its last check
+  report();
 }
 
 }  // namespace embstat
