@@ -542,16 +542,14 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
       config.ranges.push_back(make_range(config.grid, kKeyMinusInf, kKeyPlusInf, 0));
     } else if (options.pilot) {
       pilot_share = std::min(0.5, 2 * kPilotFraction);
-      ProgressFn pilot_progress;
-      if (options.progress) pilot_progress = [&](double f) { options.progress(f * pilot_share); };
+      const ProgressFn pilot_progress = progress_between(options.progress, 0.0, pilot_share);
       std::vector<std::uint64_t> distinct = ranks;
       distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
       config.ranges =
           pilot_ranges(rows, config.grid, n_pairs, distinct, cap, n_threads, block, pilot_progress, res.pilot_pairs);
     }
   }
-  ProgressFn main_progress;
-  if (options.progress) main_progress = [&](double f) { options.progress(pilot_share + (1 - pilot_share) * f); };
+  const ProgressFn main_progress = progress_between(options.progress, pilot_share, 1.0);
 
   Pass main = make_pass(std::move(config), n_threads, cap);
   run_pass(main, rows.unit, block, main_progress);

@@ -298,10 +298,8 @@ std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double
       }
     }
   };
-  ProgressFn within;
-  if (progress) within = [&](double f) { progress(p0 + (p1 - p0) * f); };
   blas::BlasThreads one(1);
-  for_each_row_task(n, step, group, n_threads, task, merge, within);
+  for_each_row_task(n, step, group, n_threads, task, merge, progress_between(progress, p0, p1));
   return acc;
 }
 
@@ -433,11 +431,9 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, st
       }
     }
   };
-  ProgressFn within;
-  if (progress) within = [&](double f) { progress(p0 + (p1 - p0) * f); };
   {
     blas::BlasThreads one(1);
-    for_each_row_task(n, step, group, n_threads, task, merge, within);
+    for_each_row_task(n, step, group, n_threads, task, merge, progress_between(progress, p0, p1));
   }
   double lo_z = std::numeric_limits<double>::infinity(), hi_z = -lo_z;
   for (std::size_t j = 0; j < static_cast<std::size_t>(d); ++j) {
@@ -588,7 +584,7 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
   if (exact && set.size() >= 2) {
     AllPairsOptions o;
     o.per_row = exact_out != nullptr;
-    if (progress) o.progress = [&](double f) { progress(p0 + (p1 - p0) * f); };
+    o.progress = progress_between(progress, p0, p1);
     AllPairsResult r = all_pairs(set, o);
     f.exact = r.fraction_non_negative;
     f.exact_pairs = r.pairs;
@@ -764,10 +760,8 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
       for (std::size_t e = 0; e < slot_size; ++e) total[e] += slot[e];
     }
   };
-  ProgressFn task_progress;
-  if (progress) task_progress = [&](double f) { progress(p0 + (p1 - p0) * f); };
   blas::BlasThreads one(1);
-  for_each_row_task(n, step, kTaskGroup, n_threads, task, merge, task_progress);
+  for_each_row_task(n, step, kTaskGroup, n_threads, task, merge, progress_between(progress, p0, p1));
 
   std::vector<PairFraction> out(kVersions);
   for (int s = 0; s < kVersions; ++s) {
@@ -1202,7 +1196,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     double trace = 0;  // (1/n) sum |x_i - mu|^2, from the centroid distances (in order)
     for (const double x : dist) trace += x * x;
     so.trace = trace / nd;
-    if (progress) so.progress = [&](double f) { progress(within(f)); };
+    so.progress = progress_between(progress, within(0), within(1));
     // A bf16 checkpoint's stored rows: the products read them with the bf16 kernels.
     if (bf16_source_of(rows, source)) so.bf16_rows = &source;
     // The removed components' row projections for the sampled versions (not needed with --exact).
