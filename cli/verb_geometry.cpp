@@ -93,7 +93,7 @@ void print_timings(const std::string& name, const std::string& matrix, const Lap
   };
   add("row set (read, norms, filter)", load);
   for (const auto& t : r.timings) {
-    add(t.stage, {t.wall_s, t.cpu_s});
+    add(t.stage, t);
     total.wall_s += t.wall_s;
     total.cpu_s += t.cpu_s;
   }

@@ -21,7 +21,6 @@
 #include "embstat/analysis/sampled_bf16.hpp"
 #include "embstat/analysis/spectrum.hpp"
 #include "embstat/base/error.hpp"
-#include "embstat/base/stopwatch.hpp"
 #include "embstat/base/vector_clones.hpp"
 
 namespace embstat {
@@ -975,10 +974,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   };
   GeometryReport rep;
   Stopwatch stopwatch;
-  auto lap = [&](const char* stage) {
-    const Lap t = stopwatch.lap();
-    rep.timings.push_back({stage, t.wall_s, t.cpu_s});
-  };
+  auto lap = [&](const char* stage) { rep.timings.push_back({stopwatch.lap(), stage}); };
 
   rep.rows = n;
   rep.dim = d;

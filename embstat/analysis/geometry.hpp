@@ -39,6 +39,7 @@
 #include "embstat/analysis/row_set.hpp"
 #include "embstat/analysis/token_classes.hpp"
 #include "embstat/base/progress.hpp"
+#include "embstat/base/stopwatch.hpp"
 #include "embstat/matrix/matrix.hpp"
 #include "embstat/vocab/vocabulary.hpp"
 
@@ -227,10 +228,8 @@ struct GeometryReport {
   double norm_threshold = 0, distance_threshold = 0;
 
   std::vector<std::string> notes;  // things the reader should know (skipped targets, ...)
-  struct StageTime {
+  struct StageTime : Lap {         // wall_s, cpu_s (CPU seconds of the process, all threads)
     std::string stage;
-    double wall_s = 0;  // wall-clock seconds
-    double cpu_s = 0;   // CPU seconds of the process, all threads
   };
   std::vector<StageTime> timings;  // per stage, in order (not in the JSON: not reproducible)
 };
