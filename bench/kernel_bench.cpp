@@ -30,15 +30,11 @@ namespace {
 using embstat::Bf16Vectors;
 using embstat::Bf16WeightPairs;
 
-// Seconds of the fastest of `rounds` calls.
-double best_of(int rounds, const std::function<void()>& f) {
-  double best = 1e300;
-  for (int r = 0; r < rounds; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
+// Seconds one call of f takes.
+double seconds(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // VDPBF16PS on registers: `iters` x 24 instructions per thread, 64 FLOP each (32 bf16 pairs).
@@ -129,36 +125,36 @@ int main(int argc, char** argv) {
   std::vector<float> a(static_cast<std::size_t>(sq * sq), 1.0f), b(a.size(), 0.5f), c(a.size());
   float sink = 0;
   for (int r = 0; r < kRounds; ++r) {
-    t_peak = std::min(t_peak, best_of(1, [&] {
+    t_peak = std::min(t_peak, seconds([&] {
                         float s = 0;
 #pragma omp parallel reduction(+ : s)
                         s += dpbf16_registers(kPeakIters);
                         sink += s;
                       }));
-    t_sq = std::min(t_sq, best_of(1, [&] {
+    t_sq = std::min(t_sq, seconds([&] {
                       embstat::blas::BlasThreads all(threads);
                       embstat::blas::gemm_abt(sq, sq, sq, a.data(), sq, b.data(), sq, c.data(), sq);
                     }));
-    t_dots = std::min(t_dots, best_of(1, [&] {
+    t_dots = std::min(t_dots, seconds([&] {
                         over_tasks([&](int t, std::int64_t c0) {
                           embstat::bf16_dots(q, nullptr, bf16_rows(c0), row_bytes, nullptr, kTask, d,
                                              y[static_cast<std::size_t>(t)].data(), 1, w);
                         });
                       }));
     t_sums =
-        std::min(t_sums, best_of(1, [&] {
+        std::min(t_sums, seconds([&] {
                    over_tasks([&](int t, std::int64_t c0) {
                      embstat::bf16_weighted_row_sums(bf16_rows(c0), row_bytes, d, weights[static_cast<std::size_t>(t)],
                                                      out[static_cast<std::size_t>(t)].data());
                    });
                  }));
-    t_abt = std::min(t_abt, best_of(1, [&] {
+    t_abt = std::min(t_abt, seconds([&] {
                        over_tasks([&](int t, std::int64_t c0) {
                          embstat::blas::gemm_abt(kTask, w, d, xf.data() + c0 * d, d, qf.data(), d,
                                                  y[static_cast<std::size_t>(t)].data(), w);
                        });
                      }));
-    t_atb = std::min(t_atb, best_of(1, [&] {
+    t_atb = std::min(t_atb, seconds([&] {
                        over_tasks([&](int t, std::int64_t c0) {
                          embstat::blas::gemm_atb(w, d, kTask, y[static_cast<std::size_t>(t)].data(), w,
                                                  xf.data() + c0 * d, d, out[static_cast<std::size_t>(t)].data(), d);
