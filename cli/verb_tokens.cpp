@@ -1,4 +1,4 @@
-// `embstat tokens MODEL... [--top K] [--by negative|mean] [--prone F] [--engine auto|int16|fp32]`: per
+// `embstat tokens MODEL... [--top K] [--by negative|mean] [--prone F] [--engine auto|int16|fp32] [--dedup]`: per
 // token, from one pass over every pair (sign_pairs with per-row tallies, or all_pairs with
 // --engine fp32), how many other rows it has cos < 0 with and its mean cosine to all others; the
 // tokens most often negative, and the id ranges where the negative-prone tokens (cos < 0 with more
@@ -31,6 +31,7 @@ struct TokensArgs {
   std::string by = "negative";
   double prone = 0.5;
   std::string engine = "auto";  // int16: sign_pairs.hpp (exact signs); fp32: all_pairs.hpp; auto: see --engine
+  bool dedup = false;
   std::string format = "text";
 };
 
@@ -49,6 +50,7 @@ struct TokenRow {
 struct ModelTokens {
   Model model;
   std::int64_t rows = 0, rows_used = 0, dim = 0;
+  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0;  // left out of the statistic
   std::uint64_t pairs = 0, negative_pairs = 0;
   std::vector<TokenRow> tokens;  // in id order
   std::vector<std::int64_t> prone;
@@ -61,11 +63,14 @@ ModelTokens run_model(const std::string& spec, const TokensArgs& args) {
   Model& model = out.model;
   for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   try {
-    const RowSet rows = load_row_set(model, args.model);
+    const RowSet rows = load_row_set(model, args.model, args.dedup);
     model.matrix = MatrixView{};  // unmaps the file: only the f32 rows stay resident during the pass
     out.rows = rows.n_total;
     out.rows_used = rows.size();
     out.dim = rows.dim();
+    out.padding_rows = static_cast<std::int64_t>(rows.padding_rows.size());
+    out.zero_rows = static_cast<std::int64_t>(rows.zero_rows.size());
+    out.merged_rows = static_cast<std::int64_t>(rows.merged_rows.size());
     ProgressBar bar("all pairs of " + model.name);
     std::vector<std::int64_t> row_negative;
     std::vector<double> row_mean;
@@ -214,6 +219,7 @@ void print_json(const std::vector<ModelTokens>& models, const TokensArgs& args, 
                   {"rows", m.rows},
                   {"dim", m.dim},
                   {"rows_used", m.rows_used},
+                  {"excluded_rows", {{"padding", m.padding_rows}, {"zero", m.zero_rows}, {"merged", m.merged_rows}}},
                   {"prone_fraction", args.prone},
                   {"tokens", tokens},
                   {"ranges", ranges}});
@@ -241,6 +247,7 @@ void setup_tokens(CLI::App& app) {
                   "the sgemm engine of `pairs` (signs of the float32 cosines); auto (default): int16 where the CPU "
                   "has AVX-512 VNNI (~1.7x faster there), else fp32")
       ->check(CLI::IsMember({"auto", "int16", "fp32"}));
+  sub->add_flag("--dedup", args->dedup, "Merge bit-identical rows first (reported on stderr)");
   add_format_option(sub, args->format);
   sub->callback([args] {
     const OutputFormat format = parse_output_format(args->format);

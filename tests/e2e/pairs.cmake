@@ -67,3 +67,11 @@ if(EXISTS ${_stories})
   set_tests_properties(e2e.tokens.csv PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
     "^model,id,text,negative,fraction,mean\nstories260K.gguf,0,<unk>,125,0.244618")
 endif()
+set(_q4_0 ${EMBSTAT_SHARED_DATA}/gguf-quant/emb64x512-q4_0.gguf)
+if(EXISTS ${_q4_0})
+  # q4_0 makes 167 of the near-identical rows bit-identical: `tokens --dedup` counts each distinct
+  # vector once, says so on stderr and in excluded_rows (as `sample --dedup`).
+  pairs_e2e(tokens.dedup 0
+    "^{\"models\":\\[{\"model\":\"emb64x512-q4_0.gguf\",\"rows\":512,\"dim\":64,\"rows_used\":345,\"excluded_rows\":{\"padding\":0,\"zero\":0,\"merged\":167},.*}\nembstat: emb64x512-q4_0.gguf: excluded 167 duplicate rows merged; 345 of 512 rows used\n$"
+    "${EMBSTAT_EXE};-q;tokens;${_q4_0};--dedup;--format;json")
+endif()
