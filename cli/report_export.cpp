@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat::cli {
@@ -216,10 +217,8 @@ std::vector<std::string> export_report_images(const std::string& html_path, cons
     for (const char* kind : {"png", "svg"}) {
       const std::string path = (fs::path(dir) / (name + "." + kind)).string();
       const std::string bytes = base64_decode(chart.value(kind, ""));
-      std::ofstream f(path, std::ios::binary | std::ios::trunc);
-      f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      f.close();
-      if (!f) throw_io(path, "cannot write the figure");
+      write_file_atomically(
+          path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
       written.push_back(path);
     }
   }

@@ -7,6 +7,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "cli/verb.hpp"
+#include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/formats/npy.hpp"
 
@@ -31,6 +32,7 @@ void setup_export(CLI::App& app) {
   sub->add_option("-o,--output", args->output, "The .npy file to write")->required();
   sub->callback([args] {
     if (!ends_with_npy(args->output)) throw_usage("export writes NumPy .npy files: name the output FILE.npy");
+    check_can_write(args->output);  // before decoding a matrix of gigabytes
     const Model model = open_model(args->model.models.at(0), open_options(args->model));
     const Matrix m = decode_to_f32(model.matrix);
     write_npy_f32(args->output, m);

@@ -4,7 +4,6 @@
 // pairs whose sign float32 cannot settle (|cos| < 1e-6).
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,6 +13,7 @@
 #include "cli/progress.hpp"
 #include "cli/verb.hpp"
 #include "embstat/analysis/all_pairs.hpp"
+#include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/output/table.hpp"
 
@@ -207,7 +207,7 @@ void print_json(const std::vector<PairsRow>& rows, std::ostream& out) {
 }
 
 // One CSV for all models: bin_lo, bin_hi, then one count column per model (named as the table).
-void write_histogram(std::ofstream& file, const std::string& path, const std::vector<PairsRow>& rows) {
+void write_histogram(const std::string& path, const std::vector<PairsRow>& rows) {
   std::vector<Table::Column> columns = {{"bin_lo"}, {"bin_hi"}};
   for (const auto& r : rows) columns.push_back({r.model});
   Table t(columns);
@@ -218,9 +218,7 @@ void write_histogram(std::ofstream& file, const std::string& path, const std::ve
     for (const auto& r : rows) cells.push_back(std::to_string(r.result.histogram[b]));
     t.add_row(std::move(cells));
   }
-  t.render_csv(file);
-  file.flush();
-  if (!file) throw_io(path, "cannot write the histogram");
+  write_file_atomically(path, [&](std::ostream& out) { t.render_csv(out); });
 }
 
 void setup_pairs(CLI::App& app) {
@@ -249,14 +247,10 @@ void setup_pairs(CLI::App& app) {
       }
       return print_pairs_signs(rows, format, std::cout);
     }
-    std::ofstream histogram;
-    if (!args->histogram.empty()) {  // fail before the long computation, not after
-      histogram.open(args->histogram, std::ios::binary | std::ios::trunc);
-      if (!histogram) throw_io(args->histogram, "cannot open for writing");
-    }
+    if (!args->histogram.empty()) check_can_write(args->histogram);  // fail before the long computation
     std::vector<PairsRow> rows;
     for (const auto& spec : args->model.models) rows.push_back(run_model(spec, *args));
-    if (histogram.is_open()) write_histogram(histogram, args->histogram, rows);
+    if (!args->histogram.empty()) write_histogram(args->histogram, rows);
     switch (format) {
       case OutputFormat::Text:
         print_text(rows, std::cout);

@@ -33,6 +33,7 @@
 #include "embstat/analysis/id_ranges.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/analysis/token_classes.hpp"
+#include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/base/xxh64.hpp"
 #include "embstat/output/html_report.hpp"
@@ -488,11 +489,7 @@ void run_report(const ReportArgs& args) {
   // Refuse before the long analyses when the report cannot be written or exported.
   if (!html_report_available()) render_html_report(json::object(), "");  // throws, saying how to fix it
   if (!args.png_dir.empty() && find_chromium().empty()) export_report_images(args.output, args.png_dir);  // throws
-  {
-    const std::filesystem::path dir = std::filesystem::absolute(args.output).parent_path();
-    if (!std::filesystem::is_directory(dir) || access(dir.c_str(), W_OK) != 0)
-      throw_io(args.output, "cannot write the report: its folder does not exist or is not writable");
-  }
+  check_can_write(args.output);
 
   json data;
   data["schema"] = 1;
@@ -534,8 +531,10 @@ void run_report(const ReportArgs& args) {
       title += (i ? ", " : "") + data["models"][i]["name"].get<std::string>();
   }
   write_html_report(args.output, data, title);
-  const auto size = std::filesystem::file_size(args.output);
-  std::cout << fmt::format("wrote {} ({:.1f} MB, {} model{}, {:.1f} s)\n", args.output, static_cast<double>(size) / 1e6,
+  std::error_code ec;  // a device or pipe has no size
+  const auto size = std::filesystem::file_size(args.output, ec);
+  std::cout << fmt::format("wrote {} ({}{} model{}, {:.1f} s)\n", args.output,
+                           ec ? std::string() : fmt::format("{:.1f} MB, ", static_cast<double>(size) / 1e6),
                            data["models"].size(), data["models"].size() == 1 ? "" : "s", seconds_since(t0));
   if (!args.png_dir.empty()) {
     const auto files = export_report_images(args.output, args.png_dir);

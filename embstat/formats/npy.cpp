@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "embstat/base/atomic_file.hpp"
 #include "embstat/base/byte_cursor.hpp"
 #include "embstat/base/checked.hpp"
 #include "embstat/base/error.hpp"
@@ -255,17 +256,11 @@ void write_npy_f32(const std::string& path, const Matrix& matrix) {
   }
   head += dict;
 
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) throw_io(path, std::string("cannot create: ") + std::strerror(errno));
   const std::size_t n_data = static_cast<std::size_t>(matrix.n_rows()) * static_cast<std::size_t>(matrix.n_cols());
-  bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
-  if (ok && n_data > 0) ok = std::fwrite(matrix.data(), sizeof(float), n_data, f) == n_data;
-  const int saved = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok) {
-    std::remove(path.c_str());
-    throw_io(path, std::string("write failed: ") + std::strerror(saved ? saved : errno));
-  }
+  write_file_atomically(path, [&](std::ostream& out) {
+    out.write(head.data(), static_cast<std::streamsize>(head.size()));
+    out.write(reinterpret_cast<const char*>(matrix.data()), static_cast<std::streamsize>(n_data * sizeof(float)));
+  });
 }
 
 }  // namespace embstat

@@ -4,13 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <numeric>
 #include <vector>
 
+#include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/output/report_assets.hpp"
 
@@ -148,11 +147,8 @@ std::string render_html_report(const nlohmann::json& data, std::string_view titl
 
 void write_html_report(const std::string& path, const nlohmann::json& data, std::string_view title) {
   const std::string html = render_html_report(data, title);
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) throw_io(path, fmt::format("cannot create the report: {}", std::strerror(errno)));
-  file.write(html.data(), static_cast<std::streamsize>(html.size()));
-  file.close();
-  if (!file) throw_io(path, "cannot write the report (disk full?)");
+  write_file_atomically(path,
+                        [&](std::ostream& out) { out.write(html.data(), static_cast<std::streamsize>(html.size())); });
 }
 
 nlohmann::json histogram_density(std::span<const std::uint64_t> counts, double lo, double hi, int max_points) {
