@@ -54,7 +54,7 @@ if(EXISTS ${_stories})
     "-DCMD=${EMBSTAT_EXE};-q;pairs;${_stories};--histogram;${_hist}" -DRC=0 "-DEXPECT=89536"
     -DFILE=${_hist} "-DFILE_EXPECT=^bin_lo,bin_hi,stories260K.gguf\n-1,-0.99951171875,0\n" -P ${_pairs_script})
   set_tests_properties(e2e.pairs.histogram PROPERTIES LABELS data)
-  pairs_e2e(pairs.histogram_unwritable 3 "cannot open for writing"
+  pairs_e2e(pairs.histogram_unwritable 3 "h.csv: cannot create a file in /nonexistent-dir: No such file or directory"
     "${EMBSTAT_EXE};-q;pairs;${_stories};--histogram;/nonexistent-dir/h.csv")
 
   add_test(NAME e2e.tokens.text COMMAND ${EMBSTAT_EXE} -q tokens ${_stories} --top 3)
