@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -63,6 +64,11 @@ RowSet load_streamed_row_set(const Model& model, const ModelArgs& args) {
   if (model.matrix.dtype != DType::BF16 || model.matrix.data == nullptr || !bf16_kernel_available())
     return load_row_set(model, args);
   RowSet rows = make_streamed_row_set(model.matrix, row_filter(model, args, false));
+  // Streamed passes multiply with the bf16 kernels, accurate only for rows of moderate norm.
+  if (!rows.norms.empty()) {
+    const auto [lo, hi] = std::minmax_element(rows.norms.begin(), rows.norms.end());
+    if (!bf16_norms_in_range(*lo, *hi)) return load_row_set(model, args);
+  }
   note_excluded_rows(model, rows);
   return rows;
 }

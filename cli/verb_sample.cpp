@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "cli/progress.hpp"
@@ -226,12 +227,17 @@ SampleRow sample_model(const std::string& spec, const SampleArgs& args) {
   SampleRow row;
   row.model = model.name;
   try {
+    std::optional<Bf16Rows> bf16;
     if (model.matrix.dtype == DType::BF16 && !args.dedup && bf16_kernel_available()) {
-      // bf16 on an AVX512-BF16 CPU: dot products straight from the mapped rows, no f32 copy.
       RowFilter filter;
       filter.n_tokens = model.vocab.empty() ? -1 : static_cast<std::int64_t>(model.vocab.size());
       filter.include_padding = args.model.include_padding;
-      const Bf16Rows rows = make_bf16_rows(model.matrix, filter);
+      bf16.emplace(make_bf16_rows(model.matrix, filter));
+      if (!bf16->in_kernel_range()) bf16.reset();  // rows too small or large for its products
+    }
+    if (bf16) {
+      // bf16 on an AVX512-BF16 CPU: dot products straight from the mapped rows, no f32 copy.
+      const Bf16Rows& rows = *bf16;
       note_excluded(model.name, rows.padding_rows.size(), rows.zero_rows.size(), rows.size(), rows.n_total);
       row.rows = rows.n_total;
       row.rows_used = rows.size();

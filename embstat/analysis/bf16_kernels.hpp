@@ -19,6 +19,18 @@ namespace embstat {
 // EMBSTAT_NO_BF16_KERNEL is unset or "0". Set EMBSTAT_NO_BF16_KERNEL=1 to force the f32 paths.
 bool bf16_kernel_available();
 
+// The row norms for which the products are as accurate as sgemm on the decoded rows. VDPBF16PS
+// sums in f32 and flushes subnormal inputs and products to zero, whatever MXCSR says: with both
+// rows' norms in [2^-32, 2^32] every partial sum is at most 2^64 (Cauchy-Schwarz), far from
+// overflow, and the flushed values (each below 2^-126) move a product of norms >= 2^-64 by at
+// most d 2^-62 relative. Rows outside (all values below ~1e-10 or above ~1e9) go to the f32 paths;
+// embedding tables have norms between about 1e-3 and 1e3.
+inline constexpr double kBf16MinNorm = 0x1p-32;
+inline constexpr double kBf16MaxNorm = 0x1p32;
+inline bool bf16_norms_in_range(double min_norm, double max_norm) {
+  return min_norm >= kBf16MinNorm && max_norm <= kBf16MaxNorm;
+}
+
 // Sum of squares of d bf16 values, in double.
 double squared_norm_bf16(const std::uint16_t* p, std::int64_t d);
 

@@ -524,10 +524,13 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
 }
 
 // True when `source` is the bf16 tensor the set was decoded from (its rows by model id, same
-// width) and the bf16 kernels run on this CPU.
+// width), the bf16 kernels run on this CPU and the rows' norms are in their range.
 bool bf16_source_of(const RowSet& set, const MatrixView& source) {
-  return source.dtype == DType::BF16 && source.data != nullptr && source.n_rows == set.n_total &&
-         source.n_cols == set.dim() && bf16_kernel_available();
+  if (source.dtype != DType::BF16 || source.data == nullptr || source.n_rows != set.n_total ||
+      source.n_cols != set.dim() || !bf16_kernel_available() || set.norms.empty())
+    return false;
+  const auto [lo, hi] = std::minmax_element(set.norms.begin(), set.norms.end());
+  return bf16_norms_in_range(*lo, *hi);
 }
 
 // The set's rows as the bf16 sample kernel reads them, when `source` is its bf16 tensor and the

@@ -1,5 +1,7 @@
 #include "embstat/analysis/sampled_bf16.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -51,6 +53,8 @@ Bf16Rows make_bf16_rows(const MatrixView& view, const RowFilter& filter) {
       rows.zero_rows.push_back(i);
       rows.excluded.push_back(i);
     } else {
+      rows.min_norm = rows.ids.empty() ? nr : std::min(rows.min_norm, nr);
+      rows.max_norm = std::max(rows.max_norm, nr);
       rows.ids.push_back(i);
       rows.inv_norms[static_cast<std::size_t>(i)] = static_cast<float>(1.0 / nr);
     }
@@ -61,6 +65,10 @@ Bf16Rows make_bf16_rows(const MatrixView& view, const RowFilter& filter) {
 SampleSummary sample_cosines(const Bf16Rows& rows, const std::vector<std::int64_t>& target_ids,
                              const SampleOptions& options) {
   detail::check_sample_size(rows.size(), rows.n_total, target_ids.size());
+  if (!rows.in_kernel_range())
+    throw Error(ErrorKind::Internal, "",
+                fmt::format("the bf16 kernel cannot take rows of norm {:g} to {:g} (the f32 path can)", rows.min_norm,
+                            rows.max_norm));
   for (std::int64_t id : target_ids)
     if (!rows.contains(id)) throw_usage("target row " + std::to_string(id) + " is " + rows.why_not_in(id));
 

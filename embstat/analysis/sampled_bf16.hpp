@@ -7,7 +7,8 @@
 // scaled by the inverse norms. Memory: the mapped tensor plus the cosines kept for the medians;
 // time: half the multiply work of f32 and no decode. Rows taking part follow make_row_set's
 // rules (padding and zero-norm rows excluded and listed), except --dedup, which this path does
-// not do: callers use the RowSet path for it. Results agree with make_row_set + sample_cosines
+// not do: callers use the RowSet path for it, as for rows outside bf16_norms_in_range (scale-free
+// statistics must not depend on the scale). Results agree with make_row_set + sample_cosines
 // up to f32 rounding (|difference| ~ 1e-7; a cosine that close to 0 may change sides).
 #pragma once
 
@@ -30,7 +31,12 @@ struct Bf16Rows {
   std::vector<std::int64_t> padding_rows;  // excluded: no token
   std::vector<std::int64_t> excluded;      // zero_rows and padding_rows, sorted
   std::vector<float> inv_norms;            // per model row: 1 / norm (0 when excluded)
+  double min_norm = 0, max_norm = 0;       // over the rows that take part
   std::int64_t n_total = 0;
+
+  // Whether the kernel's products are accurate for these rows (bf16_norms_in_range); when not,
+  // callers take the f32 RowSet path, and sample_cosines refuses them (Error(Internal)).
+  bool in_kernel_range() const { return bf16_norms_in_range(min_norm, max_norm); }
 
   std::int64_t size() const { return static_cast<std::int64_t>(ids.size()); }
   std::int64_t dim() const { return view.n_cols; }
@@ -42,7 +48,7 @@ struct Bf16Rows {
 // view.dtype must be BF16 and bf16_kernel_available() true.
 Bf16Rows make_bf16_rows(const MatrixView& view, const RowFilter& filter);
 
-// The statistic of sample_cosines(RowSet, ...) on these rows.
+// The statistic of sample_cosines(RowSet, ...) on these rows; rows.in_kernel_range() must hold.
 SampleSummary sample_cosines(const Bf16Rows& rows, const std::vector<std::int64_t>& target_ids,
                              const SampleOptions& options = {});
 
