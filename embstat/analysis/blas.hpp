@@ -65,6 +65,17 @@ inline void gemm_atb(std::int64_t m, std::int64_t n, std::int64_t k, const float
               blas_int(ldc, "ldc"));
 }
 
+// c = a * b (+ beta * c), all row-major f32:
+//   a: m x k (row stride lda), b: k x n (row stride ldb), c: m x n (row stride ldc).
+inline void gemm_ab(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, const float* b,
+                    std::int64_t ldb, float* c, std::int64_t ldc, float beta = 0.0f) {
+  if (m == 0 || n == 0) return;
+  if (lda < k || ldb < n || ldc < n) throw Error(ErrorKind::Internal, "", "gemm_ab: a leading dimension is too small");
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blas_int(m, "rows of a"), blas_int(n, "columns of b"),
+              blas_int(k, "shared dimension"), 1.0f, a, blas_int(lda, "lda"), b, blas_int(ldb, "ldb"), beta, c,
+              blas_int(ldc, "ldc"));
+}
+
 // Throws Error(Internal) when a LAPACK(E) routine reports failure (info != 0; lapack_int is int
 // or int64_t depending on the build, hence the template).
 template <class Info>
