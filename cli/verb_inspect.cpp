@@ -77,7 +77,7 @@ void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, 
   for (std::size_t i = 0; i < model.files.size(); ++i) line(i == 0 ? "files" : "", model.files[i]);
   if (model.tensor) {
     const auto& t = *model.tensor;
-    line("tensor", t.name);
+    line("tensor", t.name.empty() ? "'' (an empty name)" : t.name);
     line("shape",
          fmt::format("{} {} × {} dim (stored as {})", with_commas(static_cast<std::uint64_t>(model.matrix.n_rows)),
                      model.matrix.n_rows == 1 ? "row" : "rows", model.matrix.n_cols, shape_string(t.shape)));

@@ -609,9 +609,9 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
   model.tied = pick.tied;
   model.has_output_matrix = pick.has_output_matrix;
   model.notes = std::move(pick.notes);
-  if (pick.name.empty()) return model;  // only when !options.require_matrix
+  if (!pick.name) return model;  // only when !options.require_matrix
 
-  const GgufTensorInfo& t = *gguf.find_tensor(pick.name);
+  const GgufTensorInfo& t = *gguf.find_tensor(*pick.name);
   if (!t.dtype) {
     std::string message = fmt::format(
         "tensor {}: ggml type {} cannot be decoded by embstat (it reads F32, F16, BF16, "

@@ -207,7 +207,7 @@ Model open_llama2c(const std::string& path, const OpenOptions& options) {
   const std::uint64_t n_elems = static_cast<std::uint64_t>(h.vocab_size) * static_cast<std::uint64_t>(h.dim);
 
   TensorInfo info;
-  info.name = pick.name;
+  info.name = pick.name.value_or("");
   info.shape = {h.vocab_size, h.dim};
   info.file = path;
   info.file_offset = offset;

@@ -230,9 +230,9 @@ Model open_files(const std::string& folder, const std::vector<std::string>& path
   }
   const auto candidates = candidates_of(ptrs);
   const auto pick = pick_embedding_tensor(candidates, options, model.config, paths.size() == 1 ? paths[0] : folder);
-  if (!pick.name.empty()) {
-    const OpenedFile* f = owner.at(pick.name);
-    set_matrix(model, *f, *f->header.find(pick.name), pick, options);
+  if (pick.name) {
+    const OpenedFile* f = owner.at(*pick.name);
+    set_matrix(model, *f, *f->header.find(*pick.name), pick, options);
   } else {
     model.notes.insert(model.notes.end(), pick.notes.begin(), pick.notes.end());
   }
@@ -265,20 +265,20 @@ Model open_sharded(const std::string& folder, const std::string& index_path, con
     model.notes.push_back(
         fmt::format("{} of {} shards listed in the index are not in the folder", n_missing, shards.size()));
 
-  if (!pick.name.empty()) {
-    const std::string& shard = weight_map.at(pick.name);
+  if (pick.name) {
+    const std::string& shard = weight_map.at(*pick.name);
     const std::string shard_path = path_join(folder, shard);
     if (!is_regular_file(shard_path))
       throw Error(ErrorKind::Io, shard_path,
                   fmt::format("missing shard: {} lists tensor '{}' in {}, which is not there (not downloaded?)",
-                              path_file_name(index_path), printable(pick.name), shard));
+                              path_file_name(index_path), printable(*pick.name), shard));
     model.files.push_back(shard_path);
     const OpenedFile opened = open_file(shard_path);
-    const auto* t = opened.header.find(pick.name);
+    const auto* t = opened.header.find(*pick.name);
     if (!t)
       throw Error(ErrorKind::Format, shard_path,
                   fmt::format("{} says tensor '{}' is in this shard, but its header does not list it",
-                              path_file_name(index_path), printable(pick.name)));
+                              path_file_name(index_path), printable(*pick.name)));
     if (!options.tensor.empty() && t->shape.size() > 2)
       throw Error(ErrorKind::Unsupported, shard_path,
                   fmt::format("tensor '{}' has shape {}: only 1-D and 2-D tensors can be read as rows",
@@ -319,6 +319,7 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::uint8_t> file_by
   header.data_offset = kHeaderOffset + n_header;
   for (const auto& [key, value] : root.items()) {
     if (key == "__metadata__") {
+      if (value.is_null()) continue;  // the reference reader's field is optional: null is none
       if (!value.is_object()) throw_format(path, kHeaderOffset, "__metadata__ is not a JSON object");
       for (const auto& [mkey, mvalue] : value.items()) {
         if (!mvalue.is_string())

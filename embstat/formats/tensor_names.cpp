@@ -113,6 +113,20 @@ std::string list_matrices(std::span<const TensorCandidate> tensors) {
   return listed ? out : "none";
 }
 
+// A tensor named as a token embedding but not 2-D (a 1-D vector of 151,936 values, say):
+// worth naming when nothing else is found, rather than "no token embedding tensor found".
+const TensorCandidate* misshapen_embedding(std::span<const TensorCandidate> tensors) {
+  const auto named = [](const TensorCandidate& t) {
+    if (std::find(kInputEmbeddingNames.begin(), kInputEmbeddingNames.end(), t.name) != kInputEmbeddingNames.end())
+      return true;
+    return std::any_of(kInputEmbeddingSuffixes.begin(), kInputEmbeddingSuffixes.end(),
+                       [&](std::string_view suffix) { return ends_with(t.name, suffix); });
+  };
+  for (const auto& t : tensors)
+    if (!maybe_matrix(t) && named(t)) return &t;
+  return nullptr;
+}
+
 }  // namespace
 
 std::string shape_string(std::span<const std::int64_t> shape) {
@@ -188,6 +202,11 @@ TensorPick pick_embedding_tensor(std::span<const TensorCandidate> tensors, const
   if (options.matrix == MatrixChoice::Input) {
     if (!input) {
       if (!options.require_matrix) return pick;
+      if (const TensorCandidate* t = misshapen_embedding(tensors))
+        throw Error(ErrorKind::Format, path,
+                    fmt::format("tensor '{}' is {}-D {}, not a matrix of token rows (vocab × dim); pick a 2-D "
+                                "tensor with --tensor NAME (2-D tensors: {})",
+                                t->name, t->shape.size(), shape_string(t->shape), list_matrices(tensors)));
       throw Error(ErrorKind::Format, path,
                   fmt::format("no token embedding tensor found (known names such as {}); pick one with "
                               "--tensor NAME (2-D tensors: {})",

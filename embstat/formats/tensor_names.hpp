@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,7 +39,8 @@ struct TensorCandidate {
 };
 
 struct TensorPick {
-  std::string name;                // the tensor to read; empty = none (vocabulary-only files)
+  // The tensor to read; none for vocabulary-only files. "" is a name like any other (GGUF allows it).
+  std::optional<std::string> name;
   std::string output_name;         // the untied output tensor, if present
   bool tied = false;               // the unembedding is the input embedding
   bool has_output_matrix = false;  // an untied output tensor exists

@@ -238,6 +238,25 @@ TEST(GgufOpen, TinyModelMatrixAndChoice) {
   expect_error([&] { open_gguf(path, missing); }, ErrorKind::Usage);
 }
 
+// The only 2-D tensor, named "": read as that tensor (3 x 2 here), not taken for "no tensor".
+TEST(GgufOpen, TheOnlyMatrixNamedEmptyIsRead) {
+  const std::vector<float> values = {1, 2, 3, 4, 5, 6};
+  const std::vector<float> norm = {1, 1};
+  const Bytes b = GgufBuilder()
+                      .add_f32_matrix("", 3, 2, values)
+                      .add_tensor({"norm", 0, {2}, fixtures::f32_bytes(norm), std::nullopt, std::nullopt})
+                      .build();
+  const auto path = fixtures::write_temp_file("empty-name.gguf", b);
+  const Model m = open_gguf(path, {});
+  ASSERT_TRUE(m.tensor.has_value());
+  EXPECT_EQ(m.tensor->name, "");
+  EXPECT_EQ(m.matrix.n_rows, 3);
+  EXPECT_EQ(m.matrix.n_cols, 2);
+  EXPECT_EQ(decode_to_f32(m.matrix).row(2)[1], 6.0f);
+  ASSERT_FALSE(m.notes.empty());
+  EXPECT_TRUE(contains(m.notes.at(0), "using the only 2-D tensor ''"));
+}
+
 TEST(GgufOpen, TiedOutputUsesInputAndSaysSo) {
   const auto path = fixtures::write_temp_file("tied.gguf", fixtures::tiny_model_gguf(true));
   OpenOptions out;

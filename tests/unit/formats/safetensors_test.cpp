@@ -224,6 +224,17 @@ TEST(SafetensorsHeader, MetadataMustBeStrings) {
   parse_error(SafetensorsBuilder().header_text(R"({"__metadata__": [1]})").build());
 }
 
+// Real tools write "__metadata__": null; the reference reader takes it as no metadata.
+TEST(SafetensorsHeader, NullMetadataIsNoMetadata) {
+  const auto h =
+      parse(SafetensorsBuilder()
+                .header_text(R"({"__metadata__": null, "a": {"dtype":"F32","shape":[0],"data_offsets":[0,0]}})")
+                .build());
+  EXPECT_TRUE(h.metadata.empty());
+  ASSERT_EQ(h.tensors.size(), 1u);
+  EXPECT_EQ(h.tensors[0].name, "a");
+}
+
 TEST(SafetensorsHeader, SubByteDtypesAreCheckedInBits) {
   SafetensorsBuilder b;
   b.add_tensor(spec("a", "F4", {4}, 2));  // 4 x 4 bits

@@ -2,6 +2,7 @@
 // 2-D tensor fallback, --tensor, and --matrix output with tied / untied checkpoints.
 #include "embstat/formats/tensor_names.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "embstat/base/error.hpp"
@@ -80,6 +81,24 @@ TEST(TensorNames, OnlyTwoDimensionalTensorFallback) {
   EXPECT_TRUE(contains(p.notes.at(0), "only 2-D tensor"));
 }
 
+// An empty name is a name: the only 2-D tensor called "" is picked, not taken for "none".
+TEST(TensorNames, TheOnlyMatrixMayHaveAnEmptyName) {
+  const auto p = pick({{"norm", {4}}, {"", {10, 4}}});
+  ASSERT_TRUE(p.name.has_value());
+  EXPECT_EQ(*p.name, "");
+  EXPECT_TRUE(contains(p.notes.at(0), "only 2-D tensor ''"));
+}
+
+// A token embedding stored 1-D is named as such, not reported as missing.
+TEST(TensorNames, AOneDimensionalEmbeddingIsReportedAsOneDimensional) {
+  for (const char* name : {"model.embed_tokens.weight", "token_embd.weight", "x.wte.weight"}) {
+    const auto e = expect_error([&] { pick({{name, {151936}}, {"model.norm.weight", {1024}}}); }, ErrorKind::Format);
+    EXPECT_TRUE(contains(e.message(), fmt::format("tensor '{}' is 1-D [151936], not a matrix", name)));
+  }
+  // Beside a 2-D tensor, that one is read.
+  EXPECT_EQ(pick({{"model.embed_tokens.weight", {151936}}, {"m", {10, 4}}}).name, "m");
+}
+
 TEST(TensorNames, TensorOverride) {
   OpenOptions o;
   o.tensor = "norm";
@@ -126,7 +145,7 @@ TEST(TensorNames, NamesOnlyFromAShardIndex) {
 TEST(TensorNames, VocabularyOnlyFiles) {
   OpenOptions o;
   o.require_matrix = false;
-  EXPECT_TRUE(pick({}, o).name.empty());
+  EXPECT_FALSE(pick({}, o).name.has_value());
   expect_error([] { pick({}); }, ErrorKind::Format);
 }
 
