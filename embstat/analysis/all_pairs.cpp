@@ -39,6 +39,7 @@
 #include <random>
 
 #include "embstat/analysis/blas.hpp"
+#include "embstat/analysis/certified_cosine.hpp"
 #include "embstat/analysis/reducers/pair_stats.hpp"
 #include "embstat/base/error.hpp"
 
@@ -76,9 +77,10 @@ class CapturedError {
 };
 
 // Computes tile (I, J) of rows[0..n) (n x d, row-major, row stride d) in blocks of b into
-// `tile` (b x b, row stride b) and hands it over. Returns the pairs it holds.
+// `tile` (b x b, row stride b), clamps its pairs to [-1, 1], certifies those within `band` of 0
+// (certified_cosine.hpp; band < 0: none) and hands it over. Returns the pairs it holds.
 std::uint64_t compute_tile(const float* rows, std::int64_t n, std::int64_t d, std::int64_t b, std::int64_t I,
-                           std::int64_t J, float* tile, TileHandler& handler) {
+                           std::int64_t J, float* tile, TileHandler& handler, float band) {
   PairTile pt;
   pt.row_begin = I * b;
   pt.row_end = std::min(n, pt.row_begin + b);
@@ -95,6 +97,13 @@ std::uint64_t compute_tile(const float* rows, std::int64_t n, std::int64_t d, st
   } else {
     // tile (r x c) = rows[I] (r x d) * rows[J]^T (d x c)
     blas::gemm_abt(r, c, d, rows + pt.row_begin * d, d, rows + pt.col_begin * d, d, tile, b);
+  }
+  for (std::int64_t i = 0; i < r; ++i) {
+    const std::int64_t j0 = I == J ? i + 1 : 0;  // a diagonal tile's pairs: its upper triangle
+    const float* row_i = rows + (pt.row_begin + i) * d;
+    const float* col_j0 = rows + (pt.col_begin + j0) * d;
+    certify_cosines(tile + i * b + j0, c - j0, band,
+                    [&](std::int64_t k) { return certify_cosine(row_i, col_j0 + k * d, d); });
   }
   pt.cos = tile;
   handler.consume(pt);
@@ -115,6 +124,7 @@ void for_each_pair_tile(const Matrix& unit, std::int64_t block_rows, std::span<T
   blas::blas_int(d, "vector dimension");
   blas::blas_int(b * b, "tile size");
   const std::uint64_t total = pairs_of(n);
+  const float band = certification_band(d);
 
   // Tile t -> (I, J), I <= J, row-panel order: consecutive tiles share the row block I.
   std::vector<std::int64_t> panel_start(static_cast<std::size_t>(nb) + 1, 0);
@@ -136,7 +146,7 @@ void for_each_pair_tile(const Matrix& unit, std::int64_t block_rows, std::span<T
       error.run([&] {
         const std::int64_t I = std::upper_bound(panel_start.begin(), panel_start.end(), t) - panel_start.begin() - 1;
         const std::int64_t J = I + (t - panel_start[static_cast<std::size_t>(I)]);
-        const std::uint64_t area = compute_tile(unit.data(), n, d, b, I, J, tile.data(), handler);
+        const std::uint64_t area = compute_tile(unit.data(), n, d, b, I, J, tile.data(), handler, band);
         const std::uint64_t now = done.fetch_add(area, std::memory_order_relaxed) + area;
         if (thread == 0 && progress) progress(static_cast<double>(now) / static_cast<double>(total));
       });
@@ -302,7 +312,8 @@ std::vector<HeldRange> pilot_ranges(const RowSet& rows, const CosineBins& fine, 
           std::copy(src, src + d, group.row(r));
         }
         for (std::int64_t I = 0; I < nb; ++I)
-          for (std::int64_t J = I; J < nb; ++J) compute_tile(group.data(), g, d, b, I, J, tile.data(), handler);
+          for (std::int64_t J = I; J < nb; ++J)  // a guess of the distribution: clamped, not certified
+            compute_tile(group.data(), g, d, b, I, J, tile.data(), handler, -1.0f);
         const std::int64_t now = groups_done.fetch_add(1, std::memory_order_relaxed) + 1;
         if (thread == 0 && progress) progress(static_cast<double>(now) / static_cast<double>(n_groups));
       });
@@ -531,6 +542,8 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
   config.max_row_len = block;
   config.shift = static_cast<float>(res.mean_identity);
   config.kernel = options.kernel;
+  config.unit = &rows.unit;
+  config.extreme_window = 2 * float_cosine_error(rows.dim());
 
   std::vector<std::uint64_t> ranks;
   for (const Level& level : kLevels) ranks.push_back(level_rank(n_pairs, level));
@@ -559,10 +572,7 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
   const PairStatsConfig& cfg = *main.config;
   std::vector<std::uint64_t> fine_hist(static_cast<std::size_t>(cfg.grid.n_bins()), 0);
   __int128 sum_fixed = 0, sq_fixed = 0;
-  PairStats::Extreme mn{__builtin_inff()}, mx{-__builtin_inff()};
-  auto earlier = [](const PairStats::Extreme& a, const PairStats::Extreme& b) {
-    return b.i < 0 || (a.i >= 0 && (a.i < b.i || (a.i == b.i && a.j < b.j)));
-  };
+  PairStats::Extreme mn{__builtin_inf()}, mx{-__builtin_inf()};
   if (options.per_row) {
     res.row_negative.assign(static_cast<std::size_t>(n), 0);
     res.row_mean.assign(static_cast<std::size_t>(n), 0);
@@ -574,8 +584,8 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
     res.uncertain += t->uncertain;
     sum_fixed += t->sum_fixed;
     sq_fixed += t->sq_fixed;
-    if (t->min.i >= 0 && (t->min.value < mn.value || (t->min.value == mn.value && earlier(t->min, mn)))) mn = t->min;
-    if (t->max.i >= 0 && (t->max.value > mx.value || (t->max.value == mx.value && earlier(t->max, mx)))) mx = t->max;
+    if (t->min.i >= 0 && PairStats::takes(mn, t->min.value, t->min.i, t->min.j, true)) mn = t->min;
+    if (t->max.i >= 0 && PairStats::takes(mx, t->max.value, t->max.i, t->max.j, false)) mx = t->max;
     for (std::size_t b = 0; b < fine_hist.size(); ++b) fine_hist[b] += t->histogram[b];
     if (options.per_row)
       for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
@@ -588,8 +598,8 @@ AllPairsResult all_pairs(const RowSet& rows, const AllPairsOptions& options) {
   const double N = static_cast<double>(n_pairs);
   res.non_negative = res.pairs - res.negative;
   res.fraction_non_negative = static_cast<double>(res.non_negative) / N;
-  res.min = mn.value + 0.0f;  // -0 reads as 0
-  res.max = mx.value + 0.0f;
+  res.min = static_cast<float>(mn.value) + 0.0f;  // -0 reads as 0
+  res.max = static_cast<float>(mx.value) + 0.0f;
   res.min_pair = {rows.ids[static_cast<std::size_t>(mn.i)], rows.ids[static_cast<std::size_t>(mn.j)]};
   res.max_pair = {rows.ids[static_cast<std::size_t>(mx.i)], rows.ids[static_cast<std::size_t>(mx.j)]};
   res.mean = static_cast<double>(sum_fixed) / kFixedScale / N;

@@ -27,6 +27,11 @@ struct SampleProblem {
   std::vector<std::int64_t> ids;                    // per target, its model row id (reported)
   // The producer for targets [k0, k1) (one pass; several when the cosines would not fit).
   std::function<FillTile(std::int64_t k0, std::int64_t k1)> make_fill;
+  // Cosines within `band` of 0 are replaced by certify(target k, column c), the certified cosine
+  // (certified_cosine.hpp), so that signs and counts are the same on every machine. Without
+  // it, cosines are only clamped to [-1, 1].
+  std::function<float(std::int64_t k, std::int64_t c)> certify;
+  float band = -1.0f;
 };
 
 SampleSummary run_sample(const SampleProblem& problem, const SampleOptions& options);

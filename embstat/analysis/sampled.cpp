@@ -13,6 +13,7 @@
 #include <random>
 
 #include "embstat/analysis/blas.hpp"
+#include "embstat/analysis/certified_cosine.hpp"
 #include "embstat/analysis/sample_engine.hpp"
 #include "embstat/base/error.hpp"
 
@@ -234,6 +235,13 @@ void sample_pass(const detail::SampleProblem& problem, std::int64_t k0, std::int
         const std::int64_t c0 = b * block_cols;
         const std::int64_t c1 = std::min(n, c0 + block_cols);
         fill(c0, c1, cosines.data() + c0, n);
+        for (std::int64_t k = 0; k < n_targets; ++k) {
+          if (problem.certify)
+            certify_cosines(cosines.row(k) + c0, c1 - c0, problem.band,
+                            [&](std::int64_t j) { return problem.certify(k0 + k, c0 + j); });
+          else
+            certify_cosines(cosines.row(k) + c0, c1 - c0, -1.0f, [](std::int64_t) { return 0.0f; });
+        }
         for (std::int64_t k = 0; k < n_targets; ++k)
           reduce_tile(cosines.row(k), c0, c1, problem.self[static_cast<std::size_t>(k0 + k)], skip,
                       partial[static_cast<std::size_t>(b * n_targets + k)]);
@@ -428,6 +436,10 @@ SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>
       blas::gemm_abt(targets->n_rows(), c1 - c0, d, targets->data(), d, rows.unit.row(c0), d, out, ldc);
     };
   };
+  problem.certify = [&rows, &problem, d](std::int64_t k, std::int64_t c) {
+    return certify_cosine(rows.unit.row(problem.self[static_cast<std::size_t>(k)]), rows.unit.row(c), d);
+  };
+  problem.band = certification_band(d);
   return detail::run_sample(problem, options);
 }
 
@@ -438,8 +450,12 @@ std::vector<float> cosines_to(const RowSet& rows, std::int64_t id) {
   const std::int64_t d = rows.dim();
   std::vector<float> target(rows.unit.row(*pos), rows.unit.row(*pos) + d);  // the matrix is read, not aliased
   std::vector<float> cos(static_cast<std::size_t>(rows.size()));
-  blas::BlasThreads all(omp_get_max_threads());  // one BLAS call: BLAS is the parallel level
-  blas::gemv_ax(rows.size(), d, rows.unit.data(), d, target.data(), cos.data());
+  {
+    blas::BlasThreads all(omp_get_max_threads());  // one BLAS call: BLAS is the parallel level
+    blas::gemv_ax(rows.size(), d, rows.unit.data(), d, target.data(), cos.data());
+  }
+  certify_cosines(cos.data(), rows.size(), certification_band(d),
+                  [&](std::int64_t j) { return certify_cosine(target.data(), rows.unit.row(j), d); });
   return cos;
 }
 

@@ -2,7 +2,9 @@
 //
 // One pass for all targets together: a GEMM of (targets x d) by (rows x d)^T on unit rows, in
 // row blocks so memory stays small, each block reduced while hot (sorted copies only for the
-// median). Works on any RowSet.
+// median). Works on any RowSet. Cosines are clamped to [-1, 1] and those near 0 certified
+// (certified_cosine.hpp): counts are the same on every machine, float statistics within
+// float_cosine_error(d), bit-identical for any thread count at a given block size and pass size.
 #pragma once
 
 #include <cstdint>
@@ -72,7 +74,8 @@ SampleSummary sample_cosines(const RowSet& rows, const std::vector<std::int64_t>
                              const SampleOptions& options);
 
 // Cosine of row `id` with every row of the set (indexed like rows.ids; its own entry is ~1).
-// One threaded sgemv over the unit rows.
+// One threaded sgemv over the unit rows; values clamped to [-1, 1], those near 0 certified
+// (certified_cosine.hpp), so which rows are negative to it is the same on every machine.
 std::vector<float> cosines_to(const RowSet& rows, std::int64_t id);
 
 // Why model row `id` is not in `rows`: "a zero-norm row", "a padding row (no token)", "a

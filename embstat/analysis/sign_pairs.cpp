@@ -878,9 +878,10 @@ void int16_dots(PairKernel kernel, const std::int16_t* a, std::int64_t m, const 
   }
 }
 
-int exact_dot_sign(const float* a, const float* b, std::int64_t d, bool* exact) {
+int exact_dot_sign(const float* a, const float* b, std::int64_t d, bool* exact, double* value) {
   const Recheck r = recheck(resolve_sign_kernel(PairKernel::Auto), a, b, d);
   if (exact) *exact = r.exact;
+  if (value) *value = r.value;
   return r.sign;
 }
 

@@ -102,8 +102,10 @@ void int16_dots(PairKernel kernel, const std::int16_t* a, std::int64_t m, const 
 
 // The sign (-1, 0, +1) of the exact real number sum_k a[k] b[k] (finite floats; d < 2^31): a
 // double sum where its rounding bound settles it, else an exact fixed-point sum of the products.
-// `exact` (if not null) is set when the fixed-point sum was needed.
-int exact_dot_sign(const float* a, const float* b, std::int64_t d, bool* exact = nullptr);
+// `exact` (if not null) is set when the fixed-point sum was needed; `value` (if not null)
+// receives the double sum (exact products added in a fixed tree: the same bits on every CPU and
+// kernel).
+int exact_dot_sign(const float* a, const float* b, std::int64_t d, bool* exact = nullptr, double* value = nullptr);
 
 // The int16 kernel that runs when `wanted` is asked for (Auto -> EMBSTAT_KERNEL, else the best
 // this CPU has; Avx512 needs AVX-512 F/DQ/BW/VL and VNNI; a missing one falls back to the next).

@@ -10,6 +10,7 @@
 #include <limits>
 #include <utility>
 
+#include "embstat/analysis/certified_cosine.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat {
@@ -433,19 +434,7 @@ void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std
       row_negative[static_cast<std::size_t>(i)] += s.negative;
       row_sum_fixed[static_cast<std::size_t>(i)] += s.sum;
     }
-    // Extremes: ties go to the lexicographically smallest pair, whatever order tiles come in.
-    auto better = [&](const Extreme& e, float v, std::int64_t j, bool want_min) {
-      if (want_min ? v < e.value : v > e.value) return true;
-      return v == e.value && (e.i < 0 || i < e.i || (i == e.i && j < e.j));
-    };
-    if (s.min <= min.value) {
-      const std::int64_t k = std::find(c, c + len, s.min) - c;
-      if (better(min, c[k], j0 + k, true)) min = {c[k], i, j0 + k};
-    }
-    if (s.max >= max.value) {
-      const std::int64_t k = std::find(c, c + len, s.max) - c;
-      if (better(max, c[k], j0 + k, false)) max = {c[k], i, j0 + k};
-    }
+    update_extremes(c, len, i, j0, s.min, s.max);
   } else {
     RowSums unused;
     switch (kernel_) {
@@ -493,6 +482,50 @@ void PairStats::reduce_row(const float* c, std::int64_t len, std::int64_t i, std
         }
       }
     }
+  }
+}
+
+bool PairStats::takes(const Extreme& e, double v, std::int64_t i, std::int64_t j, bool want_min) {
+  if (want_min ? v < e.value : v > e.value) return true;
+  return v == e.value && (e.i < 0 || i < e.i || (i == e.i && j < e.j));
+}
+
+// Extremes: ties go to the lexicographically smallest pair, whatever order tiles come in.
+void PairStats::update_extremes(const float* c, std::int64_t len, std::int64_t i, std::int64_t j0, float row_min,
+                                float row_max) {
+  if (!config_.unit) {  // the float cosines themselves
+    if (row_min <= min.value) {
+      const std::int64_t k = std::find(c, c + len, row_min) - c;
+      if (takes(min, c[k], i, j0 + k, true)) min = {c[k], i, j0 + k};
+    }
+    if (row_max >= max.value) {
+      const std::int64_t k = std::find(c, c + len, row_max) - c;
+      if (takes(max, c[k], i, j0 + k, false)) max = {c[k], i, j0 + k};
+    }
+    return;
+  }
+  // The pair holding the exact maximum has a float cosine within the window (twice the error
+  // bound) of every float cosine, so of the running float maximum: every pair there is checked.
+  const Matrix& unit = *config_.unit;
+  const std::int64_t d = unit.n_cols();
+  const double window = config_.extreme_window;
+  if (static_cast<double>(row_min) <= static_cast<double>(seen_min_) + window) {
+    seen_min_ = std::min(seen_min_, row_min);
+    const double limit = static_cast<double>(seen_min_) + window;
+    for (std::int64_t k = 0; k < len; ++k)
+      if (static_cast<double>(c[k]) <= limit) {
+        const double v = checked_cosine(unit.row(i), unit.row(j0 + k), d);
+        if (takes(min, v, i, j0 + k, true)) min = {v, i, j0 + k};
+      }
+  }
+  if (static_cast<double>(row_max) >= static_cast<double>(seen_max_) - window) {
+    seen_max_ = std::max(seen_max_, row_max);
+    const double limit = static_cast<double>(seen_max_) - window;
+    for (std::int64_t k = 0; k < len; ++k)
+      if (static_cast<double>(c[k]) >= limit) {
+        const double v = checked_cosine(unit.row(i), unit.row(j0 + k), d);
+        if (takes(max, v, i, j0 + k, false)) max = {v, i, j0 + k};
+      }
   }
 }
 

@@ -4,7 +4,10 @@
 //
 //   counts      cos < 0, |cos| < 1e-6, pairs                       (int64)
 //   sums        cos and (cos - shift)^2 as 2^-40 fixed point         (int64 per row, __int128 total)
-//   extremes    min / max with the lexicographically first pair holding them
+//   extremes    min / max with the lexicographically first pair holding them; with `unit` set,
+//               of the checked (double) cosines of every pair whose float cosine is within
+//               `extreme_window` of the running extreme, so the extremes and their pairs do not
+//               depend on how BLAS rounded the floats (certified_cosine.hpp)
 //   histogram   equal bins over [-1, 1] (CosineBins), 32-bit counters flushed into 64-bit ones
 //   per row     cos < 0 count and fixed-point cosine sum of every row (both ends of each pair)
 //   held ranges values whose order key falls in up to 8 closed key ranges are kept (or counted in
@@ -105,6 +108,11 @@ struct PairStatsConfig {
   float shift = 0.0f;             // squares are of (cos - shift): a mean estimate avoids cancellation
   std::vector<HeldRange> ranges;  // at most kMaxHeldRanges, disjoint
   PairKernel kernel = PairKernel::Auto;
+  // The unit rows the tiles come from (their RowSet positions): when set, extremes are checked
+  // cosines of candidates within extreme_window (twice the float error bound) of the running
+  // float extreme, which always includes the pairs holding the exact extremes.
+  const Matrix* unit = nullptr;
+  double extreme_window = 0;
 };
 
 class PairStats final : public TileHandler {
@@ -125,13 +133,16 @@ class PairStats final : public TileHandler {
   };
 
   struct Extreme {
-    float value;
+    double value;                 // the float cosine, or with `unit` the checked cosine
     std::int64_t i = -1, j = -1;  // RowSet positions, i < j
   };
+  // Whether (v, i, j) replaces e as the minimum (want_min) or maximum: a better value, or the
+  // same value at a lexicographically smaller pair.
+  static bool takes(const Extreme& e, double v, std::int64_t i, std::int64_t j, bool want_min);
 
   std::uint64_t pairs = 0, negative = 0, uncertain = 0;
   __int128 sum_fixed = 0, sq_fixed = 0;
-  Extreme min{__builtin_inff()}, max{-__builtin_inff()};
+  Extreme min{__builtin_inf()}, max{-__builtin_inf()};
   std::vector<std::uint64_t> histogram;     // grid bins (histogram on)
   std::vector<std::int64_t> row_negative;   // per_row
   std::vector<std::int64_t> row_sum_fixed;  // per_row
@@ -142,6 +153,7 @@ class PairStats final : public TileHandler {
 
  private:
   void reduce_row(const float* c, std::int64_t len, std::int64_t i, std::int64_t j0);
+  void update_extremes(const float* c, std::int64_t len, std::int64_t i, std::int64_t j0, float row_min, float row_max);
   bool next_chunk(int r);
   void close_chunk(int r);
   void flush_histogram();
@@ -158,6 +170,7 @@ class PairStats final : public TileHandler {
   std::uint32_t* hold_end_[kMaxHeldRanges] = {};   // end of its open chunk
   std::vector<std::int32_t> bins_;                 // scratch: the bins of one tile row
   std::vector<std::int32_t> flagged_;              // scratch: positions in the row whose bin a held range overlaps
+  float seen_min_ = __builtin_inff(), seen_max_ = -__builtin_inff();  // float extremes so far (with `unit`)
 };
 
 // Exact k-th smallest (0-based) of the keys held in `parts`, by 8-bit radix selection (4 scans,

@@ -383,10 +383,13 @@ TEST(Geometry, RandomizedSpectrumAgreesWithTheExactOne) {
                           "frobenius_rel_se", "isoscore_se", "isotropy_iw"})
     EXPECT_TRUE(j["spectrum"].contains(key)) << key;
   EXPECT_TRUE(j["isotropy_iw"].is_null());
-  // More passes: closer (the Krylov basis grows), never above the exact eigenvalues.
+  // More passes: closer (the Krylov basis grows), never above the exact eigenvalues; "closer"
+  // up to the float rounding of the f32 covariance both start from (a few ulps, which the BLAS
+  // kernel decides: OPENBLAS_CORETYPE=Sandybridge lands 2.5e-7 off where 3 passes gave 5e-8).
   o.spectrum_passes = 7;
   const GeometryReport r7 = analyze_geometry(rows, Vocabulary{}, o);
-  EXPECT_LE(std::abs(r7.eigenvalues[9] - e.eigenvalues[9]), std::abs(r.eigenvalues[9] - e.eigenvalues[9]) + 1e-12);
+  EXPECT_LE(std::abs(r7.eigenvalues[9] - e.eigenvalues[9]),
+            std::abs(r.eigenvalues[9] - e.eigenvalues[9]) + 8 * 0x1p-24 * e.eigenvalues[9]);
 }
 
 // A bf16 checkpoint: the tensor as stored (`source`) plus the RowSet decoded from it, with a zero

@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "embstat/analysis/certified_cosine.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/base/error.hpp"
 #include "sample_reference.hpp"
@@ -82,11 +83,15 @@ TEST(Sampled, SeveralPassesGiveTheSameStatistics) {
   o.cosine_bytes = 3 * 200 * sizeof(float);  // three targets per pass
   o.block_rows = 16;
   const SampleSummary many = sample_cosines(rows, targets, o);
+  // Other sgemm shapes may round otherwise: counts certified, floats within the error bound.
+  const double bound = float_cosine_error(rows.dim());
   for (std::size_t k = 0; k < targets.size(); ++k) {
-    EXPECT_EQ(one.per_target[k].min, many.per_target[k].min);
-    EXPECT_EQ(one.per_target[k].median, many.per_target[k].median);
     EXPECT_EQ(one.per_target[k].non_negative, many.per_target[k].non_negative);
-    EXPECT_NEAR(one.per_target[k].mean, many.per_target[k].mean, 1e-12);
+    EXPECT_EQ(one.per_target[k].negative, many.per_target[k].negative);
+    EXPECT_NEAR(one.per_target[k].min, many.per_target[k].min, bound);
+    EXPECT_NEAR(one.per_target[k].max, many.per_target[k].max, bound);
+    EXPECT_NEAR(one.per_target[k].median, many.per_target[k].median, bound);
+    EXPECT_NEAR(one.per_target[k].mean, many.per_target[k].mean, bound);
   }
 }
 
@@ -104,8 +109,10 @@ TEST(Sampled, KeepsEveryCosineItComputed) {
   const SampleSummary with = sample_cosines(rows, targets, o);
   const SampleSummary without = sample_cosines(rows, targets, SampleOptions{});
   ASSERT_EQ(kept.size(), targets.size() * 200);
+  const double bound = float_cosine_error(rows.dim());
   for (std::size_t k = 0; k < targets.size(); ++k) {
-    EXPECT_EQ(with.per_target[k].median, without.per_target[k].median);
+    // Other pass and block sizes: other sgemm shapes (counts certified, floats within the bound).
+    EXPECT_NEAR(with.per_target[k].median, without.per_target[k].median, bound);
     EXPECT_EQ(with.per_target[k].non_negative, without.per_target[k].non_negative);
     const float* t = raw.row(targets[k]);
     for (std::int64_t j = 0; j < 200; ++j) {
