@@ -596,7 +596,9 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
   model.vocab = gguf_vocabulary(gguf);
 
   if (gguf.tensors.empty()) {
-    if (options.require_matrix) throw Error(ErrorKind::Unsupported, path, "has no tensors (vocabulary-only file)");
+    constexpr std::uint64_t kTensorCountOffset = 8;  // after the magic and the version
+    if (options.require_matrix)
+      throw Error(ErrorKind::Unsupported, path, "has no tensors (vocabulary-only file)", kTensorCountOffset);
     model.notes.push_back("vocabulary-only file: no tensors");
     return model;
   }

@@ -133,7 +133,7 @@ Llama2cHeader parse_llama2c_header(std::span<const std::uint8_t> file_bytes, con
     const std::int32_t version = cursor.i32();
     if (version != 1 && version != 2)
       throw Error(ErrorKind::Unsupported, path,
-                  fmt::format("llama2.c checkpoint version {} is not supported (1 and 2 are)", version));
+                  fmt::format("llama2.c checkpoint version {} is not supported (1 and 2 are)", version), 4);
     h.version = version;
     h.header_bytes = kVersionedHeaderBytes;
   } else {

@@ -146,15 +146,20 @@ Model open_folder(const std::string& folder, const OpenOptions& options) {
       throw Error(ErrorKind::Unsupported, folder,
                   fmt::format("holds only PyTorch pickles ({}): {}", pickle, kPickleAdvice));
   // A Hugging Face snapshot whose links point at blobs that never arrived.
-  std::vector<std::string> dangling;
+  std::vector<std::string> dangling, loops;
   std::error_code ec;
   for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code ec2;
     const std::string ext = lower_extension(it->path().filename().string());
-    if (it->is_symlink(ec2) && !fs::exists(it->path(), ec2) && (ext == ".safetensors" || ext == ".gguf"))
-      dangling.push_back(it->path().filename().string());
+    if (!it->is_symlink(ec2) || fs::exists(it->path(), ec2) || (ext != ".safetensors" && ext != ".gguf")) continue;
+    (is_symlink_loop(it->path().string()) ? loops : dangling).push_back(it->path().filename().string());
   }
   std::sort(dangling.begin(), dangling.end());
+  std::sort(loops.begin(), loops.end());
+  if (!loops.empty())
+    throw Error(ErrorKind::Io, folder,
+                fmt::format("{} {} a symlink loop (the links lead back to themselves, never to a file)",
+                            join_names(loops), loops.size() == 1 ? "is" : "are"));
   if (!dangling.empty())
     throw Error(ErrorKind::Io, folder,
                 fmt::format("{} links to files that are not there (not downloaded?)", join_names(dangling)));
@@ -172,6 +177,7 @@ Model open_model(const std::string& spec, const OpenOptions& options) {
 
   std::error_code ec;
   if (!fs::exists(fs::path(spec), ec)) {
+    if (is_symlink_loop(spec)) throw_io(spec, "is a symlink loop (the links lead back to themselves, never to a file)");
     if (fs::is_symlink(fs::symlink_status(fs::path(spec), ec)))
       throw_io(spec, "is a dangling symbolic link (in a Hugging Face cache: the file was not downloaded)");
     if (!looks_like_hub_id(spec)) throw_io(spec, "no such file or folder");

@@ -38,14 +38,18 @@ class DictParser {
       expect(':');
       skip_space();
       if (key == "descr") {
+        out.descr_offset = base_ + pos_;
         if (peek() == '[')
-          throw Error(ErrorKind::Unsupported, path_, "structured arrays (a list descr) are not supported");
+          throw Error(ErrorKind::Unsupported, path_, "structured arrays (a list descr) are not supported",
+                      out.descr_offset);
         out.descr = quoted();
         seen_descr = true;
       } else if (key == "fortran_order") {
+        out.order_offset = base_ + pos_;
         out.fortran_order = boolean();
         seen_order = true;
       } else if (key == "shape") {
+        out.shape_offset = base_ + pos_;
         out.shape = tuple();
         seen_shape = true;
       } else {
@@ -147,7 +151,7 @@ NpyHeader parse_npy_header(std::span<const std::uint8_t> file_bytes, const std::
   h.minor = cursor.u8();
   if (h.major < 1 || h.major > 3)
     throw Error(ErrorKind::Unsupported, path,
-                fmt::format(".npy format version {}.{} is not supported (1-3 are)", h.major, h.minor));
+                fmt::format(".npy format version {}.{} is not supported (1-3 are)", h.major, h.minor), kMagic.size());
   const std::uint64_t header_len = h.major == 1 ? cursor.read<std::uint16_t>() : cursor.u32();
   if (header_len > kNpyMaxHeaderBytes)
     throw_format(path, 8, fmt::format("header length {} is over the {}-byte limit", header_len, kNpyMaxHeaderBytes));
@@ -157,14 +161,14 @@ NpyHeader parse_npy_header(std::span<const std::uint8_t> file_bytes, const std::
   h.data_offset = cursor.offset();
 
   // dtype: little-endian floats only.
-  if (h.descr.size() < 2) throw_format(path, header_offset, "descr '" + h.descr + "' is not a dtype");
+  if (h.descr.size() < 2) throw_format(path, h.descr_offset, "descr '" + h.descr + "' is not a dtype");
   const char order = h.descr[0];
   const std::string_view kind = std::string_view(h.descr).substr(1);
   if (order == '>')
     throw Error(ErrorKind::Unsupported, path,
-                "big-endian data ('" + h.descr + "') is not supported: save with arr.astype('<f4')");
+                "big-endian data ('" + h.descr + "') is not supported: save with arr.astype('<f4')", h.descr_offset);
   if (order != '<' && order != '|' && order != '=')
-    throw_format(path, header_offset, "descr '" + h.descr + "' has no byte-order mark");
+    throw_format(path, h.descr_offset, "descr '" + h.descr + "' has no byte-order mark");
   if (kind == "f4")
     h.dtype = DType::F32;
   else if (kind == "f2")
@@ -172,20 +176,21 @@ NpyHeader parse_npy_header(std::span<const std::uint8_t> file_bytes, const std::
   else if (kind == "f8")
     h.dtype = DType::F64;
   else
-    throw Error(
-        ErrorKind::Unsupported, path,
-        "dtype '" + h.descr + "' is not supported (float16, float32, float64 are): save with arr.astype('<f4')");
+    throw Error(ErrorKind::Unsupported, path,
+                "dtype '" + h.descr + "' is not supported (float16, float32, float64 are): save with arr.astype('<f4')",
+                h.descr_offset);
   if (h.fortran_order)
     throw Error(ErrorKind::Unsupported, path,
-                "Fortran-order arrays are not supported: save with np.ascontiguousarray(arr)");
+                "Fortran-order arrays are not supported: save with np.ascontiguousarray(arr)", h.order_offset);
   if (h.shape.size() != 2)
     throw Error(ErrorKind::Unsupported, path,
                 fmt::format("array has shape {}: embstat reads 2-D arrays of row vectors (reshape to (n, d))",
-                            shape_text(h.shape)));
+                            shape_text(h.shape)),
+                h.shape_offset);
 
   const auto n_elems = checked_mul(static_cast<std::uint64_t>(h.shape[0]), static_cast<std::uint64_t>(h.shape[1]));
   const auto n_bytes = n_elems ? dtype_bytes(h.dtype, *n_elems) : std::nullopt;
-  if (!n_bytes) throw_format(path, header_offset, fmt::format("shape {} overflows", shape_text(h.shape)));
+  if (!n_bytes) throw_format(path, h.shape_offset, fmt::format("shape {} overflows", shape_text(h.shape)));
   h.data_bytes = *n_bytes;
   const std::uint64_t present = file_bytes.size() - h.data_offset;
   if (present != h.data_bytes)
@@ -200,7 +205,8 @@ Model open_npy(const std::string& path, const OpenOptions& options) {
   auto file = MappedFile::open(path);
   const NpyHeader h = parse_npy_header(file->bytes(), path);
   if (h.shape[0] == 0 || h.shape[1] == 0)
-    throw Error(ErrorKind::Unsupported, path, fmt::format("the array is empty (shape {})", shape_text(h.shape)));
+    throw Error(ErrorKind::Unsupported, path, fmt::format("the array is empty (shape {})", shape_text(h.shape)),
+                h.shape_offset);
   if (!options.tensor.empty() && options.tensor != "array")
     throw Error(ErrorKind::Usage, path,
                 "a .npy file holds one array, named 'array'; --tensor '" + options.tensor + "' does not exist");

@@ -32,8 +32,10 @@ struct NpyHeader {
   DType dtype = DType::F32;
   bool fortran_order = false;
   std::vector<std::int64_t> shape;  // as stored (any number of dimensions)
-  std::uint64_t data_offset = 0;    // file offset of the first element
-  std::uint64_t data_bytes = 0;     // elements x item size
+  // File offsets of the descr, fortran_order and shape values, for errors about them.
+  std::uint64_t descr_offset = 0, order_offset = 0, shape_offset = 0;
+  std::uint64_t data_offset = 0;  // file offset of the first element
+  std::uint64_t data_bytes = 0;   // elements x item size
 };
 
 // Parses and checks the header of a whole .npy file held in `file_bytes`: the dict, the dtype,

@@ -161,14 +161,15 @@ void set_matrix(Model& model, const OpenedFile& opened, const SafetensorsTensor&
   const std::string where = "tensor '" + printable(t.name) + "'";
   if (!t.dtype)
     throw Error(ErrorKind::Unsupported, opened.path,
-                fmt::format("{}: dtype {} cannot be converted to f32 by embstat", where, t.dtype_name));
+                fmt::format("{}: dtype {} cannot be converted to f32 by embstat", where, t.dtype_name), kHeaderOffset);
   if (t.shape.empty() || t.shape.size() > 2)
     throw Error(ErrorKind::Unsupported, opened.path,
-                fmt::format("{}: shape {} is not a matrix of rows", where, shape_string(t.shape)));
+                fmt::format("{}: shape {} is not a matrix of rows", where, shape_string(t.shape)), kHeaderOffset);
   const std::int64_t n_rows = t.shape.size() == 2 ? t.shape[0] : 1;
   const std::int64_t n_cols = t.shape.back();
   if (n_rows == 0 || n_cols == 0)
-    throw Error(ErrorKind::Unsupported, opened.path, fmt::format("{}: empty tensor {}", where, shape_string(t.shape)));
+    throw Error(ErrorKind::Unsupported, opened.path, fmt::format("{}: empty tensor {}", where, shape_string(t.shape)),
+                kHeaderOffset);
 
   const std::uint64_t file_offset = opened.header.data_offset + t.begin;  // in range: checked by the parser
   TensorInfo info;
@@ -226,7 +227,7 @@ Model open_files(const std::string& folder, const std::vector<std::string>& path
     for (const auto& t : f.header.tensors)
       if (auto [it, fresh] = owner.emplace(t.name, &f); !fresh)
         throw Error(ErrorKind::Format, f.path,
-                    fmt::format("tensor '{}' is also in {}", printable(t.name), it->second->path));
+                    fmt::format("tensor '{}' is also in {}", printable(t.name), it->second->path), kHeaderOffset);
   }
   const auto candidates = candidates_of(ptrs);
   const auto pick = pick_embedding_tensor(candidates, options, model.config, paths.size() == 1 ? paths[0] : folder);
@@ -268,6 +269,11 @@ Model open_sharded(const std::string& folder, const std::string& index_path, con
   if (pick.name) {
     const std::string& shard = weight_map.at(*pick.name);
     const std::string shard_path = path_join(folder, shard);
+    if (is_symlink_loop(shard_path))
+      throw Error(ErrorKind::Io, shard_path,
+                  fmt::format("{} lists tensor '{}' in {}, which is a symlink loop (the links lead back to "
+                              "themselves, never to a file)",
+                              path_file_name(index_path), printable(*pick.name), shard));
     if (!is_regular_file(shard_path))
       throw Error(ErrorKind::Io, shard_path,
                   fmt::format("missing shard: {} lists tensor '{}' in {}, which is not there (not downloaded?)",
@@ -278,11 +284,13 @@ Model open_sharded(const std::string& folder, const std::string& index_path, con
     if (!t)
       throw Error(ErrorKind::Format, shard_path,
                   fmt::format("{} says tensor '{}' is in this shard, but its header does not list it",
-                              path_file_name(index_path), printable(*pick.name)));
+                              path_file_name(index_path), printable(*pick.name)),
+                  kHeaderOffset);
     if (!options.tensor.empty() && t->shape.size() > 2)
       throw Error(ErrorKind::Unsupported, shard_path,
                   fmt::format("tensor '{}' has shape {}: only 1-D and 2-D tensors can be read as rows",
-                              printable(t->name), shape_string(t->shape)));
+                              printable(t->name), shape_string(t->shape)),
+                  kHeaderOffset);
     set_matrix(model, opened, *t, pick, options);
   } else {
     model.notes.insert(model.notes.end(), pick.notes.begin(), pick.notes.end());

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "embstat/base/error.hpp"
@@ -58,6 +59,11 @@ std::string path_join(const std::string& dir, const std::string& name) {
 bool is_regular_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_symlink_loop(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) != 0 && errno == ELOOP;
 }
 
 bool is_directory(const std::string& path) {

@@ -26,6 +26,8 @@ std::string path_parent(const std::string& path);
 std::string path_join(const std::string& dir, const std::string& name);
 bool is_regular_file(const std::string& path);  // follows symlinks
 bool is_directory(const std::string& path);
+// True when following `path`'s symlinks never ends (a link to itself, two links to each other, ...).
+bool is_symlink_loop(const std::string& path);
 
 // Loads a vocabulary with the shared policy and records `tokenizer_path` in model.files:
 //   - Error(Format) from `load` (a corrupt tokenizer file) is rethrown: fatal;

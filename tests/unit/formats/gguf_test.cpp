@@ -280,6 +280,7 @@ TEST(GgufOpen, VocabularyOnlyFile) {
   const auto path = fixtures::write_temp_file("vocab.gguf", b);
   auto e = expect_error([&] { open_gguf(path, {}); }, ErrorKind::Unsupported);
   EXPECT_TRUE(contains(e.message(), "has no tensors (vocabulary-only file)")) << e.what();
+  EXPECT_EQ(e.offset(), 8u);  // the tensor count
   OpenOptions vocab_only;
   vocab_only.require_matrix = false;
   const Model m = open_gguf(path, vocab_only);

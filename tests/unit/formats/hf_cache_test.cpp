@@ -191,6 +191,28 @@ TEST_F(HfCacheTest, PartialDownloadIsAClearError) {
   EXPECT_TRUE(contains(link.message(), "dangling"));
 }
 
+// A snapshot whose link leads back to itself is a loop, not a download that never arrived.
+TEST_F(HfCacheTest, SymlinkLoopIsReportedAsALoop) {
+  const std::string snap = hub_ + "/models--acme--loop/snapshots/r1";
+  fs::create_directories(snap);
+  fs::create_symlink("../../blobs/a", snap + "/model.safetensors");
+  fs::create_directories(hub_ + "/models--acme--loop/blobs");
+  fs::create_symlink("../snapshots/r1/model.safetensors", hub_ + "/models--acme--loop/blobs/a");
+  auto e = expect_error([&] { open_model(snap, {}); }, ErrorKind::Io);
+  EXPECT_TRUE(contains(e.message(), "model.safetensors is a symlink loop")) << e.message();
+  EXPECT_FALSE(contains(e.message(), "not downloaded")) << e.message();
+  auto file = expect_error([&] { open_model(snap + "/model.safetensors", {}); }, ErrorKind::Io);
+  EXPECT_TRUE(contains(file.message(), "is a symlink loop")) << file.message();
+  // A sharded checkpoint whose needed shard is a loop.
+  const std::string sharded = hub_ + "/models--acme--loop/snapshots/r2";
+  fs::create_directories(sharded);
+  fixtures::write_text(sharded + "/model.safetensors.index.json",
+                       fixtures::index_json({{"model.embed_tokens.weight", "model-00001-of-00001.safetensors"}}));
+  fs::create_symlink("model-00001-of-00001.safetensors", sharded + "/model-00001-of-00001.safetensors");
+  auto shard = expect_error([&] { open_model(sharded, {}); }, ErrorKind::Io);
+  EXPECT_TRUE(contains(shard.message(), "which is a symlink loop")) << shard.message();
+}
+
 TEST_F(HfCacheTest, HubIdOfPath) {
   EXPECT_EQ(hub_id_of_path(hub_ + "/models--acme--tiny/snapshots/abc123/model.safetensors"), "acme/tiny");
   EXPECT_EQ(hub_id_of_path(hub_ + "/models--gpt2/snapshots/abc/"), "gpt2");

@@ -164,7 +164,7 @@ TEST(Llama2c, VersionedHeaderChecks) {
   const auto good = fixtures::build_llama2c(s);
   auto v3 = good;
   set_i32(v3, 4, 3);
-  expect_error([&] { parse(v3); }, ErrorKind::Unsupported);
+  EXPECT_EQ(expect_error([&] { parse(v3); }, ErrorKind::Unsupported).offset(), 4u);
   auto shared = good;
   shared[36] = 2;  // shared_classifier flag
   expect_error([&] { parse(shared); }, ErrorKind::Format);

@@ -83,6 +83,37 @@ TEST(Npy, FortranOrderIsRefused) {
   EXPECT_TRUE(contains(e.message(), "Fortran"));
 }
 
+// Every refusal of a header field names the field's place: the offset points at its value.
+TEST(Npy, RefusedFieldsGiveTheOffsetOfTheirValue) {
+  const auto expect_at = [](const NpySpec& spec, const std::string& value_text) {
+    const auto bytes = fixtures::build_npy(spec);
+    const Error e = expect_error([&] { parse(bytes); }, ErrorKind::Unsupported);
+    ASSERT_TRUE(e.offset().has_value()) << e.what();
+    ASSERT_LE(*e.offset() + value_text.size(), bytes.size()) << e.what();
+    EXPECT_EQ(std::string(bytes.begin() + static_cast<std::ptrdiff_t>(*e.offset()),
+                          bytes.begin() + static_cast<std::ptrdiff_t>(*e.offset() + value_text.size())),
+              value_text)
+        << e.what();
+  };
+  NpySpec fortran = f32_spec();
+  fortran.fortran_order = true;
+  expect_at(fortran, "True");
+  for (const char* descr : {">f4", "<i4"}) {
+    NpySpec s = f32_spec();
+    s.descr = descr;
+    expect_at(s, std::string("'") + descr + "'");
+  }
+  NpySpec structured = f32_spec();
+  structured.dict = "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2, 3), }";
+  expect_at(structured, "[('a'");
+  NpySpec three_d = f32_spec();
+  three_d.shape = "(1, 2, 3)";
+  expect_at(three_d, "(1, 2, 3)");
+  NpySpec version = f32_spec();
+  version.major = 4;
+  expect_at(version, "\x04");
+}
+
 TEST(Npy, BigEndianIsRefused) {
   NpySpec s = f32_spec();
   s.descr = ">f4";

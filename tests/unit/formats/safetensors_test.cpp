@@ -288,6 +288,7 @@ TEST(SafetensorsOpen, NonDecodableDtypeIsUnsupported) {
   fixtures::write_file(dir / "m.safetensors", b.build());
   auto e = expect_error([&] { open_safetensors_file(dir / "m.safetensors", {}); }, ErrorKind::Unsupported);
   EXPECT_TRUE(contains(e.message(), "C64"));
+  EXPECT_EQ(e.offset(), 8u);  // the header, where the dtype is written
 }
 
 TEST(SafetensorsOpen, TensorOverride) {
