@@ -429,6 +429,10 @@ class Parser {
 Vocabulary gguf_vocabulary(const GgufFile& gguf) {
   const auto* tokens = gguf.get_string_array("tokenizer.ggml.tokens");
   if (!tokens) return Vocabulary{};
+  if (tokens->size() > static_cast<std::uint64_t>(kMaxVocabularySize))
+    throw_format(gguf.path, gguf.find("tokenizer.ggml.tokens")->file_offset,
+                 fmt::format("tokenizer.ggml.tokens has {} entries, more than the limit of {}", tokens->size(),
+                             kMaxVocabularySize));
   std::vector<std::int32_t> types;
   if (const auto raw = gguf.get_int_array("tokenizer.ggml.token_type")) {
     const auto* kv = gguf.find("tokenizer.ggml.token_type");
@@ -443,9 +447,8 @@ Vocabulary gguf_vocabulary(const GgufFile& gguf) {
       types.push_back(static_cast<std::int32_t>(t));
     }
   }
-  std::vector<std::string> pieces(tokens->begin(), tokens->end());
   const auto model = gguf.get_string("tokenizer.ggml.model").value_or("");
-  return vocabulary_from_pieces(std::move(pieces), types, model, gguf.path);
+  return vocabulary_from_pieces(std::span<const std::string_view>(*tokens), types, model, gguf.path);
 }
 
 std::string_view gguf_type_name(GgufType type) {

@@ -30,8 +30,9 @@ enum class Spelling { ByteLevel, Metaspace, WordPiece, Raw };
 
 }  // namespace
 
-Vocabulary vocabulary_from_pieces(std::vector<std::string> pieces, const std::vector<std::int32_t>& token_types,
-                                  std::string_view ggml_model, std::string source) {
+Vocabulary vocabulary_from_pieces(std::span<const std::string_view> pieces,
+                                  const std::vector<std::int32_t>& token_types, std::string_view ggml_model,
+                                  std::string source) {
   if (static_cast<std::uint64_t>(pieces.size()) > static_cast<std::uint64_t>(kMaxVocabularySize))
     throw Error(ErrorKind::Format, source,
                 fmt::format("tokenizer.ggml.tokens has {} entries, more than the limit of {}", pieces.size(),
@@ -58,8 +59,8 @@ Vocabulary vocabulary_from_pieces(std::vector<std::string> pieces, const std::ve
     // llama.cpp's converter writes word starts as "▁the" and continuations without "##"; only
     // a file with no ▁ word start at all is taken to keep the original ## spelling.
     spelling = Spelling::WordPiece;
-    for (const std::string& p : pieces)
-      if (p.rfind("\xE2\x96\x81", 0) == 0) {
+    for (const std::string_view p : pieces)
+      if (p.starts_with("\xE2\x96\x81")) {
         spelling = Spelling::Metaspace;
         break;
       }
@@ -70,7 +71,7 @@ Vocabulary vocabulary_from_pieces(std::vector<std::string> pieces, const std::ve
   std::vector<Token> tokens(pieces.size());
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     Token& t = tokens[i];
-    t.piece = std::move(pieces[i]);
+    t.piece = std::string(pieces[i]);
     t.type = token_types.empty() ? TokenType::Normal : token_type_from_ggml(token_types[i]);
     if (token_types.empty() && spelling == Spelling::Metaspace && parse_byte_token(t.piece))
       t.type = TokenType::Byte;  // no types stored: recognise byte-fallback pieces by spelling
@@ -102,6 +103,12 @@ Vocabulary vocabulary_from_pieces(std::vector<std::string> pieces, const std::ve
   }
   vocab.assign(std::move(tokens));
   return vocab;
+}
+
+Vocabulary vocabulary_from_pieces(const std::vector<std::string>& pieces, const std::vector<std::int32_t>& token_types,
+                                  std::string_view ggml_model, std::string source) {
+  const std::vector<std::string_view> views(pieces.begin(), pieces.end());
+  return vocabulary_from_pieces(std::span<const std::string_view>(views), token_types, ggml_model, std::move(source));
 }
 
 }  // namespace embstat

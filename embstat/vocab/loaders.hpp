@@ -51,7 +51,11 @@ Vocabulary parse_llama2c_tokenizer(std::span<const std::uint8_t> bytes, std::int
 // Control, user-defined, unknown and unused tokens are taken verbatim (llama.cpp does the same).
 // Throws Error(Format) naming `source` when token_types has another length than pieces or
 // there are more than kMaxVocabularySize pieces.
-Vocabulary vocabulary_from_pieces(std::vector<std::string> pieces, const std::vector<std::int32_t>& token_types,
+// The pieces are views (into a mapped GGUF file): no copy of them is made besides the tokens'.
+Vocabulary vocabulary_from_pieces(std::span<const std::string_view> pieces,
+                                  const std::vector<std::int32_t>& token_types, std::string_view ggml_model,
+                                  std::string source);
+Vocabulary vocabulary_from_pieces(const std::vector<std::string>& pieces, const std::vector<std::int32_t>& token_types,
                                   std::string_view ggml_model, std::string source);
 
 }  // namespace embstat

@@ -18,6 +18,29 @@ namespace fs = std::filesystem;
 // llama.cpp token types.
 constexpr std::int32_t kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6;
 
+// GGUF pieces are read as views into the mapped file (no copy of 16 M strings first): the same
+// vocabulary as from owned strings, and the tokens own their text once the views are gone.
+TEST(GgufPieces, ViewsGiveTheSameVocabularyAsStrings) {
+  const std::vector<std::string> owned = {"<unk>", "\xE2\x96\x81the", "<0x0A>", "", "ing"};
+  const Vocabulary from_strings = vocabulary_from_pieces(owned, {}, "llama", "m.gguf");
+  Vocabulary from_views;
+  {
+    std::vector<std::string> scratch = owned;
+    const std::vector<std::string_view> views(scratch.begin(), scratch.end());
+    from_views = vocabulary_from_pieces(std::span<const std::string_view>(views), {}, "llama", "m.gguf");
+    for (auto& piece : scratch) piece.assign(piece.size(), '#');
+  }
+  ASSERT_EQ(from_views.size(), owned.size());
+  EXPECT_EQ(from_views.kind, from_strings.kind);
+  for (std::size_t i = 0; i < owned.size(); ++i) {
+    EXPECT_EQ(from_views.token(static_cast<std::int64_t>(i)).piece, owned[i]);
+    EXPECT_EQ(from_views.token(static_cast<std::int64_t>(i)).bytes,
+              from_strings.token(static_cast<std::int64_t>(i)).bytes);
+    EXPECT_EQ(from_views.token(static_cast<std::int64_t>(i)).type,
+              from_strings.token(static_cast<std::int64_t>(i)).type);
+  }
+}
+
 TEST(GgufPieces, Gpt2IsByteLevel) {
   const auto v = vocabulary_from_pieces({"!", "\xC4\xA0the", "\xC4\x8A", "<|endoftext|>", "\xC3\xB8", "\xC4\xA0x"},
                                         {kNormal, kNormal, kNormal, kControl, kUserDefined, kUnused}, "gpt2", "m.gguf");
@@ -86,7 +109,7 @@ TEST(GgufPieces, OtherModelsAreRaw) {
   const auto v = vocabulary_from_pieces({"a\\nb", "\xC4\xA0"}, {}, "rwkv", "m.gguf");
   EXPECT_EQ(v.kind, "raw");
   EXPECT_EQ(v.token(1).bytes, "\xC4\xA0");
-  EXPECT_EQ(vocabulary_from_pieces({}, {}, "", "m.gguf").kind, "none");
+  EXPECT_EQ(vocabulary_from_pieces(std::vector<std::string>{}, {}, "", "m.gguf").kind, "none");
 }
 
 TEST(GgufPieces, UnknownTypeValuesCountAsNormal) {
@@ -119,7 +142,7 @@ Vocabulary gguf_vocab(const std::string& path) {
   std::vector<std::int32_t> types;
   if (auto raw = g.get_int_array("tokenizer.ggml.token_type"))
     for (auto t : *raw) types.push_back(static_cast<std::int32_t>(t));
-  return vocabulary_from_pieces(std::vector<std::string>(tokens->begin(), tokens->end()), types,
+  return vocabulary_from_pieces(std::span<const std::string_view>(*tokens), types,
                                 g.get_string("tokenizer.ggml.model").value_or(""), path);
 }
 
