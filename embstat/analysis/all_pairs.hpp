@@ -57,8 +57,10 @@ inline constexpr std::array<double, 6> kQuantileLevels = {0.01, 0.05, 0.25, 0.75
 struct AllPairsResult {
   std::int64_t n_rows = 0;
   std::uint64_t pairs = 0, non_negative = 0, negative = 0;
-  std::uint64_t uncertain = 0;  // |cos| < 1e-6: single precision cannot settle the sign
+  std::uint64_t uncertain = 0;  // |cos| < 1e-6 (certified cosines: the same on every machine)
   double fraction_non_negative = 0;
+  // The double-precision cosines of the extreme pairs, clamped to [-1, 1] (the same on every
+  // machine; ties: the lexicographically smallest pair).
   float min = 0, max = 0;
   std::pair<std::int64_t, std::int64_t> min_pair{-1, -1}, max_pair{-1, -1};  // model row ids
   double mean = 0, std = 0;                                                  // std: population (over all N pairs)
@@ -91,7 +93,8 @@ double mean_pair_dot(const Matrix& unit);
 
 // One tile of the upper triangle of unit * unit^T: cos[(i - row_begin) * ld + (j - col_begin)]
 // for i in [row_begin, row_end), j in [col_begin, col_end). On a diagonal tile (row_begin ==
-// col_begin) only j > i are pairs; the rest of the tile is garbage to skip.
+// col_begin) only j > i are pairs; the rest of the tile is garbage to skip. Pairs are clamped to
+// [-1, 1], and those within certification_band(d) of 0 certified (certified_cosine.hpp).
 struct PairTile {
   std::int64_t row_begin = 0, row_end = 0;
   std::int64_t col_begin = 0, col_end = 0;

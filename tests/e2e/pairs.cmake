@@ -34,6 +34,23 @@ pairs_e2e(pairs.no_model 2 "MODEL is required" "${EMBSTAT_EXE};pairs")
 pairs_e2e(pairs.missing_file 3 "embstat: .*no-such-model.npy" "${EMBSTAT_EXE};pairs;no-such-model.npy")
 pairs_e2e(tokens.bad_by 2 "--by" "${EMBSTAT_EXE};tokens;x.npy;--by;median")
 
+# Exact counts where cosines are exactly 0: the +-1 matrix (tests/fixtures/plus_minus_one.hpp,
+# 4,603 of 32,640 pairs orthogonal; counts from exact_counts_test.cpp). Every engine gives the
+# exact integers (cos = 0 is non-negative) whatever BLAS kernel the machine runs.
+set(_pm1 ${CMAKE_CURRENT_BINARY_DIR}/plus_minus_one.npy)
+add_test(NAME e2e.exact_counts.fixture COMMAND $<TARGET_FILE:embstat_write_plus_minus_one> ${_pm1})
+set_tests_properties(e2e.exact_counts.fixture PROPERTIES FIXTURES_SETUP plus_minus_one)
+add_test(NAME e2e.exact_counts.pairs COMMAND ${EMBSTAT_EXE} -q pairs ${_pm1} --format json)
+add_test(NAME e2e.exact_counts.pairs_signs_only COMMAND ${EMBSTAT_EXE} -q pairs ${_pm1} --signs-only --format json)
+set_tests_properties(e2e.exact_counts.pairs e2e.exact_counts.pairs_signs_only PROPERTIES LABELS numeric
+  FIXTURES_REQUIRED plus_minus_one
+  PASS_REGULAR_EXPRESSION "\"pairs\": 32640,.*\"non_negative\": 18738,.*\"negative\": 13902,.*\"uncertain\": 4603")
+foreach(_engine fp32 int16)
+  add_test(NAME e2e.exact_counts.tokens_${_engine} COMMAND ${EMBSTAT_EXE} -q tokens ${_pm1} --engine ${_engine} --format json)
+  set_tests_properties(e2e.exact_counts.tokens_${_engine} PROPERTIES LABELS numeric FIXTURES_REQUIRED plus_minus_one
+    PASS_REGULAR_EXPRESSION "\"tokens\":\\[{\"id\":0,\"text\":\"\",\"negative\":111,[^}]*},{\"id\":1,\"text\":\"\",\"negative\":101,[^}]*},{\"id\":2,\"text\":\"\",\"negative\":115,")
+endforeach()
+
 set(_stories ${EMBSTAT_SHARED_DATA}/stories260K/stories260K.gguf)
 if(EXISTS ${_stories})
   # stories260K: 512 rows x 64, 130,816 pairs; numbers cross-checked by tests/unit/analysis/all_pairs_test.cpp.
