@@ -20,7 +20,7 @@ flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
 has() { for f in "$@"; do [[ $flags == *" $f "* ]] || return 1; done; }
 runnable() {  # core type -> whether this CPU executes its kernels
   case $1 in
-    Prescott) has sse3 ;;
+    Prescott) has pni ;;  # SSE3
     Nehalem) has sse4_2 ;;
     Sandybridge) has avx ;;
     Haswell | Zen) has avx2 fma ;;

@@ -6,10 +6,14 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 
+#include "embstat/analysis/certified_cosine.hpp"
 #include "embstat/analysis/sample_engine.hpp"
+#include "embstat/analysis/sign_pairs.hpp"
+#include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat {
@@ -98,6 +102,28 @@ SampleSummary sample_cosines(const Bf16Rows& rows, const std::vector<std::int64_
                 d, out, ldc, 1);
     };
   };
+  // Cosines near 0 certified (certified_cosine.hpp): the exact dot of the stored values (bf16 is
+  // exact in float) gives the sign, over the norms. The kernel's products are exact and its sums
+  // float, then two scalings by float inverse norms: within the bound of d + 8 float roundings.
+  problem.certify = [&rows, &target_ids, d](std::int64_t k, std::int64_t c) {
+    std::vector<float> a(static_cast<std::size_t>(d)), b(static_cast<std::size_t>(d));
+    const std::uint16_t* ra = bf16_row(rows.view, target_ids[static_cast<std::size_t>(k)]);
+    const std::uint16_t* rb = bf16_row(rows.view, c);
+    for (std::int64_t i = 0; i < d; ++i) {
+      a[static_cast<std::size_t>(i)] = bf16_to_f32(ra[i]);
+      b[static_cast<std::size_t>(i)] = bf16_to_f32(rb[i]);
+    }
+    double dot = 0;
+    const int sign = exact_dot_sign(a.data(), b.data(), d, nullptr, &dot);
+    if (sign == 0) return 0.0f;
+    const double scale =
+        static_cast<double>(rows.inv_norms[static_cast<std::size_t>(target_ids[static_cast<std::size_t>(k)])]) *
+        static_cast<double>(rows.inv_norms[static_cast<std::size_t>(c)]);
+    const float f = clamp_cosine(static_cast<float>(dot * scale));
+    constexpr float kTiny = std::numeric_limits<float>::denorm_min();
+    return sign > 0 ? std::max(f, kTiny) : std::min(f, -kTiny);
+  };
+  problem.band = certification_band(d + 8);
   return detail::run_sample(problem, options);
 }
 
