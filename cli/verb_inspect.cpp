@@ -41,10 +41,16 @@ std::string human_bytes(std::uint64_t n) {
   return u == 0 ? fmt::format("{} B", n) : fmt::format("{} bytes ({:.1f} {})", with_commas(n), v, units[u]);
 }
 
+// A tensor was chosen and its type has a decoder (a GGUF tensor of a type nothing decodes is
+// still named, with its type, shape and bytes).
+bool decodable(const Model& model) {
+  return model.tensor && dtype_info(model.tensor->dtype).decodable;
+}
+
 // Zero-norm rows: decoding is needed, and the RowSet rule (norm 0 or not finite) is the one the
 // statistics apply, so the count here is the count they exclude.
 std::vector<std::int64_t> find_zero_rows(const Model& model) {
-  if (!model.tensor) return {};
+  if (!decodable(model)) return {};
   RowFilter filter;
   filter.include_padding = true;
   return make_row_set(decode_to_f32(model.matrix), filter).zero_rows;
@@ -81,7 +87,9 @@ void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, 
     line("shape",
          fmt::format("{} {} × {} dim (stored as {})", with_commas(static_cast<std::uint64_t>(model.matrix.n_rows)),
                      model.matrix.n_rows == 1 ? "row" : "rows", model.matrix.n_cols, shape_string(t.shape)));
-    line("dtype", std::string(dtype_name(t.dtype)));
+    line("dtype", decodable(model) ? std::string(dtype_name(t.dtype))
+                                   : fmt::format("{} (cannot be decoded; embstat decodes {})", dtype_name(t.dtype),
+                                                 decodable_ggml_type_names()));
     line("bytes", fmt::format("{} at offset {}", human_bytes(t.n_bytes), t.file_offset));
     line("tied", tied_text(model));
   } else {
@@ -105,7 +113,7 @@ void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, 
         z += (i ? ", " : "") + std::to_string(zero_rows[i]);
       z += zero_rows.size() > kZeroIdsShown ? ", …)" : ")";
     }
-    line("zero rows", z);
+    line("zero rows", decodable(model) ? z : "unknown (the rows cannot be decoded)");
   }
   if (!model.vocab.empty() && n_tokens > 0) {
     const auto n = std::min<std::int64_t>(n_tokens, static_cast<std::int64_t>(model.vocab.size()));
@@ -128,12 +136,14 @@ void print_json(const Model& model, const std::vector<std::int64_t>& zero_rows, 
     j["tensor"] = t.name;
     j["shape"] = t.shape;
     j["dtype"] = std::string(dtype_name(t.dtype));
+    j["decodable"] = decodable(model);
     j["bytes"] = t.n_bytes;
     j["file_offset"] = t.file_offset;
   } else {
     j["tensor"] = nullptr;
     j["shape"] = json::array();
     j["dtype"] = nullptr;
+    j["decodable"] = false;
     j["bytes"] = 0;
   }
   j["rows"] = model.tensor ? model.matrix.n_rows : 0;
@@ -143,7 +153,8 @@ void print_json(const Model& model, const std::vector<std::int64_t>& zero_rows, 
   j["tokenizer"] = model.vocab.empty() ? json(nullptr) : json(model.vocab.kind);
   j["vocab_size"] = model.vocab.size();
   j["padding_rows"] = model.tensor ? model.padding_rows() : 0;
-  j["zero_rows"] = zero_rows.size();
+  const bool unknown_zero_rows = model.tensor && !decodable(model);
+  j["zero_rows"] = unknown_zero_rows ? json(nullptr) : json(zero_rows.size());
   j["zero_row_ids"] = zero_rows;
   json config = json::object();
   if (model.config.vocab_size) config["vocab_size"] = *model.config.vocab_size;

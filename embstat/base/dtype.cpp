@@ -1,10 +1,12 @@
 #include "embstat/base/dtype.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -127,53 +129,51 @@ void decode_int(const std::uint8_t* src, float* dst, std::int64_t n) {
 }
 
 // The table: one row per type. Integer types decode too (npy/safetensors samples hold them),
-// but real embedding tables are floating point.
-const std::array<DTypeInfo, 25> kTable = {{
-    {DType::F32, "F32", 1, 4, true, decode_f32},
-    {DType::F16, "F16", 1, 2, true, decode_f16},
-    {DType::BF16, "BF16", 1, 2, true, decode_bf16},
-    {DType::F64, "F64", 1, 8, true, decode_f64},
-    {DType::F8_E4M3, "F8_E4M3", 1, 1, true, decode_f8_e4m3},
-    {DType::F8_E5M2, "F8_E5M2", 1, 1, true, decode_f8_e5m2},
-    {DType::I8, "I8", 1, 1, true, decode_int<std::int8_t>},
-    {DType::U8, "U8", 1, 1, true, decode_int<std::uint8_t>},
-    {DType::I16, "I16", 1, 2, true, decode_int<std::int16_t>},
-    {DType::U16, "U16", 1, 2, true, decode_int<std::uint16_t>},
-    {DType::I32, "I32", 1, 4, true, decode_int<std::int32_t>},
-    {DType::U32, "U32", 1, 4, true, decode_int<std::uint32_t>},
-    {DType::I64, "I64", 1, 8, true, decode_int<std::int64_t>},
-    {DType::U64, "U64", 1, 8, true, decode_int<std::uint64_t>},
-    {DType::BOOL, "BOOL", 1, 1, true, decode_int<std::uint8_t>},
-    {DType::Q4_0, "Q4_0", ggml::kQK, ggml::kQ4_0Bytes, true, ggml::decode_q4_0},
-    {DType::Q4_1, "Q4_1", ggml::kQK, ggml::kQ4_1Bytes, true, ggml::decode_q4_1},
-    {DType::Q5_0, "Q5_0", ggml::kQK, ggml::kQ5_0Bytes, true, ggml::decode_q5_0},
-    {DType::Q5_1, "Q5_1", ggml::kQK, ggml::kQ5_1Bytes, true, ggml::decode_q5_1},
-    {DType::Q8_0, "Q8_0", ggml::kQK, ggml::kQ8_0Bytes, true, ggml::decode_q8_0},
-    {DType::Q2_K, "Q2_K", ggml::kQK_K, ggml::kQ2_KBytes, true, ggml::decode_q2_k},
-    {DType::Q3_K, "Q3_K", ggml::kQK_K, ggml::kQ3_KBytes, true, ggml::decode_q3_k},
-    {DType::Q4_K, "Q4_K", ggml::kQK_K, ggml::kQ4_KBytes, true, ggml::decode_q4_k},
-    {DType::Q5_K, "Q5_K", ggml::kQK_K, ggml::kQ5_KBytes, true, ggml::decode_q5_k},
-    {DType::Q6_K, "Q6_K", ggml::kQK_K, ggml::kQ6_KBytes, true, ggml::decode_q6_k},
-}};
-
-// GGML type ids (ggml.h enum ggml_type); gaps are removed or unsupported types.
-struct GgmlType {
-  std::uint32_t id;
-  std::string_view name;
-  std::optional<DType> dtype;
-};
-const std::array<GgmlType, 33> kGgmlTypes = {{
-    {0, "F32", DType::F32},       {1, "F16", DType::F16},        {2, "Q4_0", DType::Q4_0},
-    {3, "Q4_1", DType::Q4_1},     {6, "Q5_0", DType::Q5_0},      {7, "Q5_1", DType::Q5_1},
-    {8, "Q8_0", DType::Q8_0},     {9, "Q8_1", std::nullopt},     {10, "Q2_K", DType::Q2_K},
-    {11, "Q3_K", DType::Q3_K},    {12, "Q4_K", DType::Q4_K},     {13, "Q5_K", DType::Q5_K},
-    {14, "Q6_K", DType::Q6_K},    {15, "Q8_K", std::nullopt},    {16, "IQ2_XXS", std::nullopt},
-    {17, "IQ2_XS", std::nullopt}, {18, "IQ3_XXS", std::nullopt}, {19, "IQ1_S", std::nullopt},
-    {20, "IQ4_NL", std::nullopt}, {21, "IQ3_S", std::nullopt},   {22, "IQ2_S", std::nullopt},
-    {23, "IQ4_XS", std::nullopt}, {24, "I8", DType::I8},         {25, "I16", DType::I16},
-    {26, "I32", DType::I32},      {27, "I64", DType::I64},       {28, "F64", DType::F64},
-    {29, "IQ1_M", std::nullopt},  {30, "BF16", DType::BF16},     {34, "TQ1_0", std::nullopt},
-    {35, "TQ2_0", std::nullopt},  {39, "MXFP4", std::nullopt},   {40, "NVFP4", std::nullopt},
+// but real embedding tables are floating point. Sizes and ids: ggml.h, ggml-common.h.
+constexpr std::int32_t kNoGgml = -1;
+const std::array<DTypeInfo, 42> kTable = {{
+    {DType::F32, "F32", 1, 4, 0, true, decode_f32},
+    {DType::F16, "F16", 1, 2, 1, true, decode_f16},
+    {DType::BF16, "BF16", 1, 2, 30, true, decode_bf16},
+    {DType::F64, "F64", 1, 8, 28, true, decode_f64},
+    {DType::F8_E4M3, "F8_E4M3", 1, 1, kNoGgml, true, decode_f8_e4m3},
+    {DType::F8_E5M2, "F8_E5M2", 1, 1, kNoGgml, true, decode_f8_e5m2},
+    {DType::I8, "I8", 1, 1, 24, true, decode_int<std::int8_t>},
+    {DType::U8, "U8", 1, 1, kNoGgml, true, decode_int<std::uint8_t>},
+    {DType::I16, "I16", 1, 2, 25, true, decode_int<std::int16_t>},
+    {DType::U16, "U16", 1, 2, kNoGgml, true, decode_int<std::uint16_t>},
+    {DType::I32, "I32", 1, 4, 26, true, decode_int<std::int32_t>},
+    {DType::U32, "U32", 1, 4, kNoGgml, true, decode_int<std::uint32_t>},
+    {DType::I64, "I64", 1, 8, 27, true, decode_int<std::int64_t>},
+    {DType::U64, "U64", 1, 8, kNoGgml, true, decode_int<std::uint64_t>},
+    {DType::BOOL, "BOOL", 1, 1, kNoGgml, true, decode_int<std::uint8_t>},
+    {DType::Q4_0, "Q4_0", ggml::kQK, ggml::kQ4_0Bytes, 2, true, ggml::decode_q4_0},
+    {DType::Q4_1, "Q4_1", ggml::kQK, ggml::kQ4_1Bytes, 3, true, ggml::decode_q4_1},
+    {DType::Q5_0, "Q5_0", ggml::kQK, ggml::kQ5_0Bytes, 6, true, ggml::decode_q5_0},
+    {DType::Q5_1, "Q5_1", ggml::kQK, ggml::kQ5_1Bytes, 7, true, ggml::decode_q5_1},
+    {DType::Q8_0, "Q8_0", ggml::kQK, ggml::kQ8_0Bytes, 8, true, ggml::decode_q8_0},
+    {DType::Q2_K, "Q2_K", ggml::kQK_K, ggml::kQ2_KBytes, 10, true, ggml::decode_q2_k},
+    {DType::Q3_K, "Q3_K", ggml::kQK_K, ggml::kQ3_KBytes, 11, true, ggml::decode_q3_k},
+    {DType::Q4_K, "Q4_K", ggml::kQK_K, ggml::kQ4_KBytes, 12, true, ggml::decode_q4_k},
+    {DType::Q5_K, "Q5_K", ggml::kQK_K, ggml::kQ5_KBytes, 13, true, ggml::decode_q5_k},
+    {DType::Q6_K, "Q6_K", ggml::kQK_K, ggml::kQ6_KBytes, 14, true, ggml::decode_q6_k},
+    {DType::IQ2_XXS, "IQ2_XXS", ggml::kQK_K, ggml::kIq2_XxsBytes, 16, true, ggml::decode_iq2_xxs},
+    {DType::IQ2_XS, "IQ2_XS", ggml::kQK_K, ggml::kIq2_XsBytes, 17, true, ggml::decode_iq2_xs},
+    {DType::IQ3_XXS, "IQ3_XXS", ggml::kQK_K, ggml::kIq3_XxsBytes, 18, true, ggml::decode_iq3_xxs},
+    {DType::IQ1_S, "IQ1_S", ggml::kQK_K, ggml::kIq1_SBytes, 19, true, ggml::decode_iq1_s},
+    {DType::IQ4_NL, "IQ4_NL", ggml::kQK, ggml::kIq4_NlBytes, 20, true, ggml::decode_iq4_nl},
+    {DType::IQ3_S, "IQ3_S", ggml::kQK_K, ggml::kIq3_SBytes, 21, true, ggml::decode_iq3_s},
+    {DType::IQ2_S, "IQ2_S", ggml::kQK_K, ggml::kIq2_SBytes, 22, true, ggml::decode_iq2_s},
+    {DType::IQ4_XS, "IQ4_XS", ggml::kQK_K, ggml::kIq4_XsBytes, 23, true, ggml::decode_iq4_xs},
+    {DType::IQ1_M, "IQ1_M", ggml::kQK_K, ggml::kIq1_MBytes, 29, true, ggml::decode_iq1_m},
+    {DType::TQ1_0, "TQ1_0", ggml::kQK_K, ggml::kTq1_0Bytes, 34, true, ggml::decode_tq1_0},
+    {DType::TQ2_0, "TQ2_0", ggml::kQK_K, ggml::kTq2_0Bytes, 35, true, ggml::decode_tq2_0},
+    {DType::MXFP4, "MXFP4", ggml::kQK, ggml::kMxfp4Bytes, 39, true, ggml::decode_mxfp4},
+    {DType::NVFP4, "NVFP4", ggml::kQK_Nvfp4, ggml::kNvfp4Bytes, 40, true, ggml::decode_nvfp4},
+    {DType::Q1_0, "Q1_0", ggml::kQK1_0, ggml::kQ1_0Bytes, 41, true, ggml::decode_q1_0},
+    {DType::Q2_0, "Q2_0", ggml::kQK2_0, ggml::kQ2_0Bytes, 42, true, ggml::decode_q2_0},
+    {DType::Q8_1, "Q8_1", ggml::kQK, ggml::kQ8_1Bytes, 9, false, nullptr},
+    {DType::Q8_K, "Q8_K", ggml::kQK_K, ggml::kQ8_KBytes, 15, false, nullptr},
 }};
 
 }  // namespace
@@ -191,16 +191,31 @@ std::optional<DType> dtype_from_safetensors_name(std::string_view name) {
   return std::nullopt;
 }
 
+const DTypeInfo* ggml_type_info(std::uint32_t ggml_type) {
+  for (const auto& info : kTable)
+    if (info.ggml_id >= 0 && static_cast<std::uint32_t>(info.ggml_id) == ggml_type) return &info;
+  return nullptr;
+}
+
 std::optional<DType> dtype_from_ggml_type(std::uint32_t ggml_type) {
-  for (const auto& t : kGgmlTypes)
-    if (t.id == ggml_type) return t.dtype;
-  return std::nullopt;
+  const auto* info = ggml_type_info(ggml_type);
+  if (!info || !info->decodable) return std::nullopt;
+  return info->dtype;
 }
 
 std::string_view ggml_type_name(std::uint32_t ggml_type) {
-  for (const auto& t : kGgmlTypes)
-    if (t.id == ggml_type) return t.name;
-  return "unknown";
+  const auto* info = ggml_type_info(ggml_type);
+  return info ? info->name : "unknown";
+}
+
+std::string decodable_ggml_type_names() {
+  std::vector<const DTypeInfo*> rows;
+  for (const auto& info : kTable)
+    if (info.ggml_id >= 0 && info.decodable) rows.push_back(&info);
+  std::sort(rows.begin(), rows.end(), [](const DTypeInfo* a, const DTypeInfo* b) { return a->ggml_id < b->ggml_id; });
+  std::string out;
+  for (const auto* info : rows) out += (out.empty() ? "" : ", ") + std::string(info->name);
+  return out;
 }
 
 std::optional<std::uint64_t> dtype_bytes(DType dtype, std::uint64_t n_elems) {

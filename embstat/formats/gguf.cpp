@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "embstat/base/byte_cursor.hpp"
@@ -118,51 +119,6 @@ std::string shown(std::string_view s) {
   constexpr std::size_t kMax = 80;
   if (s.size() <= kMax) return fmt::format("'{}'", escape_display(s));
   return fmt::format("'{}' (+{} bytes)", escape_display(s.substr(0, kMax)), s.size() - kMax);
-}
-
-// Block geometry of every ggml type a tensor may have, decodable or not: a file whose
-// attention weights are IQ2_XXS must still open for its Q4_K token_embd.
-struct GgmlTypeGeometry {
-  std::uint32_t id;
-  std::string_view name;
-  std::uint32_t block_elems;
-  std::uint32_t block_bytes;
-};
-// Types embstat cannot decode, sizes from ggml-common.h (block structs) and ggml.h (ids).
-constexpr std::array<GgmlTypeGeometry, 16> kUndecodableTypes = {{
-    {9, "Q8_1", 32, 36},
-    {15, "Q8_K", 256, 292},
-    {16, "IQ2_XXS", 256, 66},
-    {17, "IQ2_XS", 256, 74},
-    {18, "IQ3_XXS", 256, 98},
-    {19, "IQ1_S", 256, 50},
-    {20, "IQ4_NL", 32, 18},
-    {21, "IQ3_S", 256, 110},
-    {22, "IQ2_S", 256, 82},
-    {23, "IQ4_XS", 256, 136},
-    {29, "IQ1_M", 256, 56},
-    {34, "TQ1_0", 256, 54},
-    {35, "TQ2_0", 256, 66},
-    {39, "MXFP4", 32, 17},
-    {40, "NVFP4", 64, 36},
-    {41, "Q1_0", 128, 18},
-}};
-
-struct ResolvedType {
-  std::string_view name;
-  std::optional<DType> dtype;
-  std::uint64_t block_elems;
-  std::uint64_t block_bytes;
-};
-
-std::optional<ResolvedType> resolve_ggml_type(std::uint32_t id) {
-  if (const auto dtype = dtype_from_ggml_type(id)) {
-    const auto& info = dtype_info(*dtype);
-    return ResolvedType{info.name, dtype, info.block_elems, info.block_bytes};
-  }
-  for (const auto& t : kUndecodableTypes)
-    if (t.id == id) return ResolvedType{t.name, std::nullopt, t.block_elems, t.block_bytes};
-  return std::nullopt;
 }
 
 class Parser {
@@ -289,17 +245,35 @@ class Parser {
 
   void read_kv(GgufFile& out) {
     out.kv.reserve(n_kv_);
-    std::unordered_set<std::string_view> seen;
+    // A key seen before: where its record and its value bytes (type id to end) are.
+    struct Seen {
+      std::uint64_t record_offset;
+      std::span<const std::uint8_t> value_bytes;
+    };
+    std::unordered_map<std::string_view, Seen> seen;
     for (std::uint64_t i = 0; i < n_kv_; ++i) {
       GgufKeyValue kv;
       kv.file_offset = cur_.offset();
       kv.key = read_string("metadata key");
       if (kv.key.empty()) fail_at(kv.file_offset, fmt::format("metadata key {} is empty", i));
-      if (!seen.insert(kv.key).second) fail_at(kv.file_offset, fmt::format("duplicate metadata key {}", shown(kv.key)));
+      const std::uint64_t value_at = cur_.offset();
       try {
         kv.value = read_value(read_type("value type"), 0);
       } catch (const Error& e) {
         throw e.with_context(fmt::format("metadata {}", shown(kv.key)));
+      }
+      const auto value_bytes = bytes_.subspan(value_at, cur_.offset() - value_at);
+      const auto [it, first] = seen.try_emplace(kv.key, Seen{kv.file_offset, value_bytes});
+      if (!first) {
+        // ggml refuses any repeat; gguf-py keeps reading. A repeat with the same type and bytes
+        // is harmless (llama.cpp's own ggml-vocab-dbrx.gguf has one): warn and keep the first.
+        const Seen& prev = it->second;
+        if (!std::equal(prev.value_bytes.begin(), prev.value_bytes.end(), value_bytes.begin(), value_bytes.end()))
+          fail_at(kv.file_offset, fmt::format("duplicate metadata key {} with different values (at offsets {} and {})",
+                                              shown(kv.key), prev.record_offset, kv.file_offset));
+        out.warnings.push_back(fmt::format("metadata key {} appears twice with the same value (at offsets {} and {})",
+                                           shown(kv.key), prev.record_offset, kv.file_offset));
+        continue;
       }
       out.kv.push_back(std::move(kv));
     }
@@ -352,17 +326,14 @@ class Parser {
 
       const std::uint64_t type_at = cur_.offset();
       t.ggml_type = cur_.u32();
-      const auto type = resolve_ggml_type(t.ggml_type);
-      if (!type) {
-        const auto known = ggml_type_name(t.ggml_type);
-        throw Error(ErrorKind::Unsupported, path_,
-                    known == "unknown"
-                        ? fmt::format("{}: unknown ggml type id {}", where, t.ggml_type)
-                        : fmt::format("{}: ggml type {} (id {}) is not supported", where, known, t.ggml_type),
+      // Every type ggml defines is sized, decodable or not: a file whose attention weights are of
+      // a type embstat cannot decode must still open for its token_embd.
+      const DTypeInfo* type = ggml_type_info(t.ggml_type);
+      if (!type)
+        throw Error(ErrorKind::Unsupported, path_, fmt::format("{}: unknown ggml type id {}", where, t.ggml_type),
                     type_at);
-      }
       t.type_name = std::string(type->name);
-      t.dtype = type->dtype;
+      if (type->decodable) t.dtype = type->dtype;
       if (static_cast<std::uint64_t>(t.row_elems()) % type->block_elems != 0)
         fail_at(type_at, fmt::format("{}: row length {} is not a multiple of the {} block size {}", where,
                                      t.row_elems(), t.type_name, type->block_elems));
@@ -597,6 +568,7 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
     model.config.vocab_size = gguf.get_int(prefix + ".vocab_size");
   }
   model.vocab = gguf_vocabulary(gguf);
+  model.notes = gguf.warnings;
 
   if (gguf.tensors.empty()) {
     constexpr std::uint64_t kTensorCountOffset = 8;  // after the magic and the version
@@ -613,23 +585,14 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
   TensorPick pick = pick_embedding_tensor(candidates, options, model.config, path);
   model.tied = pick.tied;
   model.has_output_matrix = pick.has_output_matrix;
-  model.notes = std::move(pick.notes);
+  model.notes.insert(model.notes.end(), pick.notes.begin(), pick.notes.end());
   if (!pick.name) return model;  // only when !options.require_matrix
 
   const GgufTensorInfo& t = *gguf.find_tensor(*pick.name);
-  if (!t.dtype) {
-    std::string message = fmt::format(
-        "tensor {}: ggml type {} cannot be decoded by embstat (it reads F32, F16, BF16, "
-        "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)",
-        shown(t.name), t.type_name);
-    if (options.require_matrix) throw Error(ErrorKind::Unsupported, path, message, t.info_offset);
-    model.notes.push_back(message);
-    return model;
-  }
-
+  const DTypeInfo& type = *ggml_type_info(t.ggml_type);  // every parsed tensor has a known type
   TensorInfo info;
   info.name = t.name;
-  info.dtype = *t.dtype;
+  info.dtype = type.dtype;
   info.shape = t.ne;
   info.file = path;
   info.file_offset = t.file_offset;
@@ -637,10 +600,18 @@ Model open_gguf(const std::string& path, const OpenOptions& options) {
   model.tensor = std::move(info);
 
   MatrixView& m = model.matrix;
-  m.dtype = *t.dtype;
+  m.dtype = type.dtype;
   m.n_cols = t.row_elems();
   m.n_rows = t.n_rows();
-  m.row_bytes = *dtype_bytes(*t.dtype, static_cast<std::uint64_t>(m.n_cols));  // checked at parse
+  m.row_bytes = *dtype_bytes(type.dtype, static_cast<std::uint64_t>(m.n_cols));  // checked at parse
+  if (!type.decodable) {
+    // Named with its shape and type, but without rows: nothing can decode them.
+    std::string message = fmt::format("tensor {}: ggml type {} cannot be decoded (embstat decodes {})", shown(t.name),
+                                      t.type_name, decodable_ggml_type_names());
+    if (options.require_matrix) throw Error(ErrorKind::Unsupported, path, message, t.info_offset);
+    model.notes.push_back(std::move(message));
+    return model;
+  }
   m.data = file->data() + t.file_offset;
   m.owner = file;
   m.mapping = file.get();

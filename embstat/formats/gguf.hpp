@@ -104,7 +104,8 @@ struct GgufFile {
   std::uint64_t data_offset = 0;        // start of the data section (header end, padded)
   std::span<const std::uint8_t> bytes;  // the whole file
   std::shared_ptr<const void> owner;    // keeps `bytes` alive (the MappedFile); may be null
-  std::vector<GgufKeyValue> kv;         // in file order, keys unique
+  std::vector<GgufKeyValue> kv;         // in file order, keys unique (a repeat is dropped)
+  std::vector<std::string> warnings;    // harmless oddities: a key repeated with the same value
   std::vector<GgufTensorInfo> tensors;  // in file order, names unique
 
   const GgufKeyValue* find(std::string_view key) const;
@@ -135,7 +136,9 @@ inline constexpr std::size_t kGgufMaxTensorName = 63;             // ggml GGML_M
 inline constexpr std::uint32_t kGgufMaxDims = 4;                  // ggml GGML_MAX_DIMS
 
 // Parses the header of a mapped file. Throws Error(Format) for malformed bytes (with the file
-// offset), Error(Unsupported) for GGUF v1 / versions above 3 and unknown ggml type ids.
+// offset), Error(Unsupported) for GGUF v1 / versions above 3 and unknown ggml type ids. A
+// metadata key repeated with identical type and value is kept once, with a warning; repeated
+// with another value it is refused, naming the key and both record offsets.
 GgufFile parse_gguf(std::shared_ptr<const MappedFile> file);
 // The same over bytes the caller keeps alive (tests, fuzzing): they must outlive the returned
 // GgufFile, whose keys, strings and tensor_bytes() view them. `path` names them in errors.

@@ -85,8 +85,10 @@ TEST(DType, TableLookups) {
   EXPECT_EQ(dtype_from_ggml_type(0), DType::F32);
   EXPECT_EQ(dtype_from_ggml_type(14), DType::Q6_K);
   EXPECT_EQ(dtype_from_ggml_type(30), DType::BF16);
-  EXPECT_FALSE(dtype_from_ggml_type(16).has_value());  // IQ2_XXS: known, not decodable
+  EXPECT_EQ(dtype_from_ggml_type(16), DType::IQ2_XXS);
   EXPECT_EQ(ggml_type_name(16), "IQ2_XXS");
+  EXPECT_FALSE(dtype_from_ggml_type(15).has_value());  // Q8_K: known, not decodable
+  EXPECT_EQ(ggml_type_name(15), "Q8_K");
   EXPECT_FALSE(dtype_from_ggml_type(4).has_value());  // removed type
   EXPECT_FALSE(dtype_from_ggml_type(1u << 31).has_value());
 }

@@ -1,5 +1,6 @@
 #include "embstat/formats/gguf.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -179,24 +180,36 @@ TEST(Gguf, CustomAlignmentLaysTensorsOnIt) {
 }
 
 TEST(Gguf, UndecodableTypeParsesAndIsReportedWhenChosen) {
-  // IQ2_XXS (id 16): 66-byte blocks of 256. Another tensor of that type must not stop the file
-  // from opening; choosing it must name the type.
+  // Q8_K (id 15): 292-byte blocks of 256, a type ggml itself cannot convert to f32. Another
+  // tensor of that type must not stop the file from opening; choosing it must name the type.
   std::vector<float> embd(6 * 4, 0.5f);
   GgufBuilder b;
   b.add_f32_matrix("token_embd.weight", 6, 4, embd)
-      .add_tensor({"blk.0.ffn_up.weight", 16, {256, 2}, Bytes(2 * 66, 0), std::nullopt, std::nullopt});
+      .add_tensor({"blk.0.ffn_up.weight", 15, {256, 2}, Bytes(2 * 292, 0), std::nullopt, std::nullopt});
   const Bytes bytes = b.build();
   const GgufFile f = parse(bytes);
-  EXPECT_EQ(f.tensors[1].type_name, "IQ2_XXS");
+  EXPECT_EQ(f.tensors[1].type_name, "Q8_K");
   EXPECT_FALSE(f.tensors[1].dtype.has_value());
-  EXPECT_EQ(f.tensors[1].n_bytes, 132u);
-  const auto path = fixtures::write_temp_file("iq2.gguf", bytes);
+  EXPECT_EQ(f.tensors[1].n_bytes, 584u);
+  const auto path = fixtures::write_temp_file("q8k.gguf", bytes);
   const Model m = open_gguf(path, {});
   EXPECT_EQ(m.matrix.n_rows, 6);
-  OpenOptions pick_iq;
-  pick_iq.tensor = "blk.0.ffn_up.weight";
-  auto e = expect_error([&] { open_gguf(path, pick_iq); }, ErrorKind::Unsupported);
-  EXPECT_TRUE(contains(e.message(), "IQ2_XXS")) << e.what();
+  OpenOptions pick;
+  pick.tensor = "blk.0.ffn_up.weight";
+  auto e = expect_error([&] { open_gguf(path, pick); }, ErrorKind::Unsupported);
+  EXPECT_TRUE(contains(e.message(), "ggml type Q8_K cannot be decoded (embstat decodes F32, F16, Q4_0")) << e.what();
+  EXPECT_TRUE(contains(e.message(), "IQ3_S")) << e.what();
+  // Without require_matrix (inspect): the tensor is named with its type and shape, no rows.
+  pick.require_matrix = false;
+  const Model named = open_gguf(path, pick);
+  ASSERT_TRUE(named.tensor.has_value());
+  EXPECT_EQ(named.tensor->name, "blk.0.ffn_up.weight");
+  EXPECT_EQ(named.tensor->dtype, DType::Q8_K);
+  EXPECT_EQ(named.matrix.n_rows, 2);
+  EXPECT_EQ(named.matrix.n_cols, 256);
+  EXPECT_EQ(named.matrix.data, nullptr);
+  ASSERT_FALSE(named.notes.empty());
+  EXPECT_TRUE(contains(named.notes.back(), "Q8_K cannot be decoded"));
 }
 
 // ---- open_gguf on synthetic files ----------------------------------------------------------
@@ -411,10 +424,38 @@ TEST(GgufHostile, InvalidValueTypeAndDeepNesting) {
 TEST(GgufHostile, KeysEmptyOrDuplicate) {
   auto e = parse_error(GgufBuilder().add_u32("", 1).build());
   EXPECT_TRUE(contains(e.message(), "empty")) << e.what();
+  // Different values: refused, naming the key and both records' offsets.
   GgufLayout layout;
   e = parse_error(GgufBuilder().add_u32("k", 1).add_string("k", "x").build(&layout));
   EXPECT_EQ(e.offset(), layout.kv_offsets[1]);
-  EXPECT_TRUE(contains(e.message(), "duplicate metadata key 'k'")) << e.what();
+  EXPECT_TRUE(contains(e.message(), "duplicate metadata key 'k' with different values")) << e.what();
+  EXPECT_TRUE(contains(e.message(), fmt::format("offsets {} and {}", layout.kv_offsets[0], layout.kv_offsets[1])))
+      << e.what();
+  // Same type, other value; and same bytes read as another type: both differ.
+  parse_error(GgufBuilder().add_u32("k", 1).add_u32("k", 2).build());
+  parse_error(GgufBuilder().add_u32("k", 1).add_i32("k", 1).build());
+  parse_error(GgufBuilder().add_string_array("k", {"a", "b"}).add_string_array("k", {"a", "c"}).build());
+}
+
+TEST(Gguf, DuplicateKeyWithTheSameValueWarnsAndKeepsOne) {
+  GgufLayout layout;
+  const Bytes b = GgufBuilder()
+                      .add_u32("general.file_type", 7)
+                      .add_string("general.name", "x")
+                      .add_u32("general.file_type", 7)
+                      .add_f32_matrix("token_embd.weight", 2, 4, std::vector<float>(8, 1.0f))
+                      .build(&layout);
+  const GgufFile f = parse(b);
+  ASSERT_EQ(f.kv.size(), 2u);
+  EXPECT_EQ(f.get_u32("general.file_type"), 7u);
+  ASSERT_EQ(f.warnings.size(), 1u);
+  EXPECT_TRUE(contains(f.warnings[0], "'general.file_type' appears twice")) << f.warnings[0];
+  EXPECT_TRUE(contains(f.warnings[0], fmt::format("offsets {} and {}", layout.kv_offsets[0], layout.kv_offsets[2])))
+      << f.warnings[0];
+  const auto path = fixtures::write_temp_file("dup_key.gguf", b);
+  const Model m = open_gguf(path, {});
+  ASSERT_FALSE(m.notes.empty());
+  EXPECT_TRUE(contains(m.notes[0], "appears twice")) << m.notes[0];
 }
 
 TEST(GgufHostile, BadAlignment) {
@@ -478,6 +519,28 @@ TEST(GgufHostile, UnknownAndRemovedTypeIds) {
   t.ggml_type = 4;  // Q4_2, removed from ggml
   e = parse_error(GgufBuilder().add_tensor(t).build(), ErrorKind::Unsupported);
   EXPECT_TRUE(contains(e.message(), "type id 4")) << e.what();
+}
+
+TEST(GgufHostile, EveryGgmlTypeIsSizedAndATruncatedBlockIsRefused) {
+  int n_types = 0;
+  for (std::uint32_t id = 0; id < 64; ++id) {
+    const DTypeInfo* info = ggml_type_info(id);
+    if (!info) continue;
+    ++n_types;
+    SCOPED_TRACE(std::string(info->name));
+    GgufTensorSpec t{"t", id, {info->block_elems, 2}, Bytes(2u * info->block_bytes, 0), std::nullopt, std::nullopt};
+    const Bytes whole = GgufBuilder().add_tensor(t).build();
+    const GgufFile f = parse(whole);
+    EXPECT_EQ(f.tensors[0].type_name, info->name);
+    EXPECT_EQ(f.tensors[0].n_bytes, 2u * info->block_bytes);
+    EXPECT_EQ(f.tensors[0].dtype.has_value(), info->decodable);
+    t.data.pop_back();  // the second block lacks its last byte
+    GgufLayout layout;
+    const auto e = parse_error(GgufBuilder().add_tensor(t).build(&layout));
+    EXPECT_EQ(e.offset(), layout.tensor_info_offsets[0]);
+    EXPECT_TRUE(contains(e.message(), "past the end")) << e.what();
+  }
+  EXPECT_EQ(n_types, 35);  // ggml.h: ids 0-42, of which 4, 5, 31-33 and 36-38 were removed
 }
 
 TEST(GgufHostile, OffsetPastEnd) {
@@ -558,9 +621,11 @@ std::vector<float> decode_tensor(const GgufFile& f, const GgufTensorInfo& t) {
 TEST(GgufRealData, QuantisedEmbeddingsMatchGgmlDequantisationExactly) {
   REQUIRE_DATA("gguf-quant");
   const std::vector<std::pair<std::string, std::string>> files = {
-      {"emb64x512-f16.gguf", "F16"},    {"emb64x512-bf16.gguf", "BF16"},  {"emb64x512-q8_0.gguf", "Q8_0"},
-      {"emb64x512-q4_0.gguf", "Q4_0"},  {"emb64x512-q4_1.gguf", "Q4_1"},  {"emb64x512-q5_0.gguf", "Q5_0"},
-      {"emb256x128-q2_K.gguf", "Q2_K"}, {"emb256x128-q4_K.gguf", "Q4_K"}, {"emb256x128-q6_K.gguf", "Q6_K"},
+      {"emb64x512-f16.gguf", "F16"},          {"emb64x512-bf16.gguf", "BF16"},    {"emb64x512-q8_0.gguf", "Q8_0"},
+      {"emb64x512-q4_0.gguf", "Q4_0"},        {"emb64x512-q4_1.gguf", "Q4_1"},    {"emb64x512-q5_0.gguf", "Q5_0"},
+      {"emb256x128-q2_K.gguf", "Q2_K"},       {"emb256x128-q4_K.gguf", "Q4_K"},   {"emb256x128-q6_K.gguf", "Q6_K"},
+      {"emb256x128-iq2_xxs.gguf", "IQ2_XXS"}, {"emb256x128-iq3_s.gguf", "IQ3_S"}, {"emb256x128-iq1_s.gguf", "IQ1_S"},
+      {"emb256x128-tq2_0.gguf", "TQ2_0"},
   };
   for (const auto& [name, type] : files) {
     SCOPED_TRACE(name);
