@@ -15,6 +15,7 @@
 #include "embstat/formats/gguf.hpp"
 #include "embstat/formats/hf_cache.hpp"
 #include "embstat/formats/llama2c.hpp"
+#include "embstat/formats/model_stores.hpp"
 #include "embstat/formats/npy.hpp"
 #include "embstat/formats/safetensors.hpp"
 #include "embstat/formats/support.hpp"
@@ -167,10 +168,23 @@ Model open_folder(const std::string& folder, const OpenOptions& options) {
               "no model weights here (looked for model.safetensors.index.json, *.safetensors, *.gguf, *.npy)");
 }
 
+// "ollama:NAME": the manifest's model layer, a GGUF blob.
+Model open_ollama(const std::string& spec, const OpenOptions& options) {
+  const OllamaModel found = resolve_ollama(spec);
+  Model model = open_gguf(found.blob, options);
+  model.spec = spec;
+  model.name = std::string(kOllamaPrefix) + found.name;
+  model.files = {found.manifest, found.blob};
+  model.notes.insert(model.notes.begin(), fmt::format("Ollama model {}: manifest {}, blob {} ({} bytes)", found.name,
+                                                      found.manifest, found.blob, found.blob_bytes));
+  return model;
+}
+
 }  // namespace
 
 Model open_model(const std::string& spec, const OpenOptions& options) {
   if (spec.empty()) throw_usage("empty MODEL argument");
+  if (is_ollama_spec(spec)) return open_ollama(spec, options);
   std::string path = spec;
   std::optional<std::string> hub_id;
   std::vector<std::string> hub_notes;

@@ -37,9 +37,10 @@ set(_empty_home ${CMAKE_CURRENT_BINARY_DIR}/e2e_empty_home)
 file(MAKE_DIRECTORY ${_empty_home})
 add_test(NAME e2e.main_job.no_models COMMAND ${CMAKE_COMMAND} -E env HOME=${_empty_home}
   HF_HOME=${_empty_home}/hf HF_HUB_CACHE=${_empty_home}/hf/hub XDG_CACHE_HOME=${_empty_home}/.cache
-  LLAMA_CACHE=${_empty_home}/llama ${EMBSTAT_EXE} -q)
+  LLAMA_CACHE=${_empty_home}/llama OLLAMA_MODELS=${_empty_home}/ollama LMSTUDIO_MODELS=${_empty_home}/lmstudio
+  ${EMBSTAT_EXE} -q)
 set_tests_properties(e2e.main_job.no_models PROPERTIES PASS_REGULAR_EXPRESSION
-  "No models found in the local caches\\. Looked in:\n  [^\n]*e2e_empty_home/hf/hub  \\(absent\\)\n.*random N\\(0,1\\) 151936×1024 +151936 +1024 +50 .* 0\\.5[0-9]+ ±0\\.00[0-9]+\n")
+  "Looked in:\n  [^\n]*e2e_empty_home/hf/hub  \\(absent\\)\n.*e2e_empty_home/ollama  \\(absent\\)\n  [^\n]*e2e_empty_home/lmstudio  \\(absent\\)\nNo models found there\\..*random N\\(0,1\\) 151936×1024 +151936 +1024 +50 .* 0\\.5[0-9]+ ±0\\.00[0-9]+\n")
 
 set(_data ${EMBSTAT_SHARED_DATA})
 set(_stories ${_data}/stories260K/stories260K.gguf)

@@ -10,6 +10,7 @@
 
 #include "embstat/base/error.hpp"
 #include "embstat/formats/model.hpp"
+#include "tests/fixtures/env_guard.hpp"
 #include "tests/fixtures/expect_error.hpp"
 #include "tests/fixtures/gguf_builder.hpp"
 #include "tests/fixtures/safetensors_builder.hpp"
@@ -21,34 +22,7 @@ namespace fs = std::filesystem;
 using fixtures::contains;
 using fixtures::expect_error;
 
-// Sets environment variables for one test and restores them after.
-class EnvGuard {
- public:
-  void set(const char* name, const std::string& value) {
-    save(name);
-    ::setenv(name, value.c_str(), 1);
-  }
-  void unset(const char* name) {
-    save(name);
-    ::unsetenv(name);
-  }
-  ~EnvGuard() {
-    for (const auto& [name, value] : saved_) {
-      if (value)
-        ::setenv(name.c_str(), value->c_str(), 1);
-      else
-        ::unsetenv(name.c_str());
-    }
-  }
-
- private:
-  void save(const char* name) {
-    if (saved_.count(name)) return;
-    const char* v = std::getenv(name);
-    saved_[name] = v ? std::optional<std::string>(v) : std::nullopt;
-  }
-  std::map<std::string, std::optional<std::string>> saved_;
-};
+using fixtures::EnvGuard;
 
 // A file in blobs/ and a relative symlink to it from the snapshot, as huggingface_hub does.
 void add_blob_file(const std::string& repo, const std::string& rev, const std::string& name,
