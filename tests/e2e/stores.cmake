@@ -25,13 +25,18 @@ if(EXISTS ${_quant}/emb256x128-iq3_s.gguf)
     "-DCMD=${EMBSTAT_EXE};-q;geometry;${_iq3};--format;csv"
     "-DCMD2=${EMBSTAT_EXE};-q;geometry;${_iq3};--tensor;ref.dequantized_f32;--format;csv"
     -P ${EMBSTAT_E2E_DIR}/sample.cmake)
+  add_test(NAME e2e.quant.iq3_s.signs_only_equals_ggml_decoding COMMAND ${CMAKE_COMMAND}
+    "-DCMD=${EMBSTAT_EXE};-q;pairs;${_iq3};--signs-only;--format;csv"
+    "-DCMD2=${EMBSTAT_EXE};-q;pairs;${_iq3};--signs-only;--tensor;ref.dequantized_f32;--format;csv"
+    -P ${EMBSTAT_E2E_DIR}/sample.cmake)
   add_test(NAME e2e.quant.iq3_s.tokens COMMAND ${EMBSTAT_EXE} -q tokens ${_iq3})
   add_test(NAME e2e.quant.iq3_s.neighbors COMMAND ${EMBSTAT_EXE} -q neighbors ${_iq3} 5)
   add_test(NAME e2e.quant.iq3_s.report COMMAND ${EMBSTAT_EXE} -q report ${_iq3}
     -o ${CMAKE_CURRENT_BINARY_DIR}/e2e_iq3_s_report.html)
   add_test(NAME e2e.quant.iq3_s.export COMMAND ${EMBSTAT_EXE} -q export ${_iq3}
     -o ${CMAKE_CURRENT_BINARY_DIR}/e2e_iq3_s.npy)
-  set_tests_properties(e2e.quant.iq3_s.geometry_equals_ggml_decoding e2e.quant.iq3_s.tokens
+  set_tests_properties(e2e.quant.iq3_s.geometry_equals_ggml_decoding e2e.quant.iq3_s.signs_only_equals_ggml_decoding
+    e2e.quant.iq3_s.tokens
     e2e.quant.iq3_s.neighbors e2e.quant.iq3_s.report e2e.quant.iq3_s.export PROPERTIES LABELS data)
 
   # Stores built here: an Ollama store with a good model, a manifest that is not JSON, one naming
