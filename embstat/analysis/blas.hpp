@@ -78,10 +78,13 @@ inline void gemm_ab(std::int64_t m, std::int64_t n, std::int64_t k, const float*
 
 // Throws Error(Internal) when a LAPACK(E) routine reports failure (info != 0; lapack_int is int
 // or int64_t depending on the build, hence the template).
+// `input` says what the routine was given (shape, origin, range of entries), for the message.
 template <class Info>
-void lapack_check(Info info, const char* routine) {
+void lapack_check(Info info, const char* routine, const std::string& input = "") {
   if (info != 0)
-    throw Error(ErrorKind::Internal, "", std::string(routine) + " failed (info " + std::to_string(info) + ")");
+    throw Error(ErrorKind::Internal, "",
+                std::string(routine) + " failed (info " + std::to_string(info) + ")" +
+                    (input.empty() ? std::string() : " on " + input));
 }
 
 // y = a * x: a: m x k row-major (row stride lda), x: k, y: m. One dot product per row of a.

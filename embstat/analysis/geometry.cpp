@@ -109,7 +109,8 @@ std::vector<std::vector<float>> decode_buffers(const RowSet& rows, std::int64_t 
       std::vector<float>(rows.streamed ? static_cast<std::size_t>(rows_each * rows.dim()) : 0));
 }
 
-ColumnSums column_sums(const RowSet& rows) {
+// The raw sums are those of the rows times `scale` (analysis_scale).
+ColumnSums column_sums(const RowSet& rows, double scale) {
   const std::int64_t n = rows.size(), d = rows.dim();
   ColumnSums s;
   s.raw.assign(static_cast<std::size_t>(d), 0.0);
@@ -133,7 +134,7 @@ ColumnSums column_sums(const RowSet& rows) {
         } else {
           u[j] = rows.unit.row(real ? i0 + j : i0) + k0;
         }
-        r[j] = real ? rows.norms[static_cast<std::size_t>(i0 + j)] : 0.0;
+        r[j] = real ? rows.norms[static_cast<std::size_t>(i0 + j)] * scale : 0.0;
         w[j] = real ? 1.0 : 0.0;
       }
       add_to_column_sums(u, r, w, k0, k1, s.raw.data(), s.unit.data(), s.unit_sq.data());
@@ -190,6 +191,25 @@ double identity_mean_cosine(const ColumnSums& s, std::int64_t n) {
 // same memory read column-major is the LOWER triangle, so LAPACK is called with
 // LAPACK_COL_MAJOR, 'L' and no transposed copy.
 
+// What a LAPACK failure was given, for its message: "the 64 x 64 covariance of 300 rows (rows
+// scaled by 2^-63; largest |entry| 3.1, 2 entries not finite)". Reads the upper triangle.
+std::string matrix_description(const std::vector<double>& a, const char* name, std::int64_t n, std::int64_t d,
+                               double scale) {
+  double largest = 0;
+  std::int64_t non_finite = 0;
+  for (std::int64_t r = 0; r < d; ++r)
+    for (std::int64_t c = r; c < d; ++c) {
+      const double x = a[static_cast<std::size_t>(r * d + c)];
+      if (!std::isfinite(x))
+        ++non_finite;
+      else
+        largest = std::max(largest, std::abs(x));
+    }
+  return fmt::format("the {} x {} {} of {} rows ({}largest |entry| {:.3g}{})", d, d, name, n,
+                     scale == 1.0 ? "" : fmt::format("rows scaled by 2^{}; ", std::ilogb(scale)), largest,
+                     non_finite > 0 ? fmt::format(", {} entries not finite", non_finite) : "");
+}
+
 struct TopEigen {
   std::vector<double> values;   // all d eigenvalues, descending
   std::vector<double> vectors;  // n_vectors x d row-major: the top eigenvectors, descending
@@ -198,17 +218,17 @@ struct TopEigen {
 // One tridiagonal reduction (dsytrd), then all eigenvalues (dsterf) and only the top
 // n_vectors eigenvectors (dstemr on the tridiagonal, dormtr back): about a third of the cost
 // of a full dsyevd. `a` is destroyed.
-TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vectors) {
+TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vectors, const std::string& what) {
   const lapack_int d = blas::blas_int(d64, "dimension");
   std::vector<double> diag(static_cast<std::size_t>(d)), off(static_cast<std::size_t>(d), 0.0),
       tau(static_cast<std::size_t>(d), 0.0);
   blas::lapack_check(LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', d, a.data(), d, diag.data(), off.data(), tau.data()),
-                     "dsytrd");
+                     "dsytrd", what);
   TopEigen out;
   out.values = diag;
   {
     std::vector<double> e(off.begin(), off.end() - 1);
-    if (d > 1) blas::lapack_check(LAPACKE_dsterf(d, out.values.data(), e.data()), "dsterf");
+    if (d > 1) blas::lapack_check(LAPACKE_dsterf(d, out.values.data(), e.data()), "dsterf", what);
   }
   std::reverse(out.values.begin(), out.values.end());
   if (n_vectors <= 0) return out;
@@ -230,11 +250,11 @@ TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vect
     // tridiagonal by divide and conquer (d x d extra memory, rarely needed), keep the top nv.
     std::vector<double> d2 = diag, e2(off.begin(), off.end() - 1);
     std::vector<double> all(static_cast<std::size_t>(d) * static_cast<std::size_t>(d));
-    blas::lapack_check(LAPACKE_dstedc(LAPACK_COL_MAJOR, 'I', d, d2.data(), e2.data(), all.data(), d), "dstedc");
+    blas::lapack_check(LAPACKE_dstedc(LAPACK_COL_MAJOR, 'I', d, d2.data(), e2.data(), all.data(), d), "dstedc", what);
     std::copy(all.end() - static_cast<std::ptrdiff_t>(z.size()), all.end(), z.begin());  // ascending: last nv
   }
   blas::lapack_check(LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', d, nv, a.data(), d, tau.data(), z.data(), d),
-                     "dormtr");
+                     "dormtr", what);
   // Column j of z (contiguous) is the eigenvector of w[j], ascending: reverse to descending.
   out.vectors.resize(z.size());
   for (lapack_int j = 0; j < nv; ++j)
@@ -244,25 +264,27 @@ TopEigen top_eigen(std::vector<double>& a, std::int64_t d64, std::int64_t n_vect
 }
 
 // All eigenvectors (dsyevd), as rows of a d x d row-major f32 matrix. `a` is destroyed.
-std::vector<float> all_eigenvectors(std::vector<double>& a, std::int64_t d64) {
+std::vector<float> all_eigenvectors(std::vector<double>& a, std::int64_t d64, const std::string& what) {
   const lapack_int d = blas::blas_int(d64, "dimension");
   std::vector<double> w(static_cast<std::size_t>(d));
-  blas::lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', d, a.data(), d, w.data()), "dsyevd");
+  blas::lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', d, a.data(), d, w.data()), "dsyevd", what);
   // Column-major columns are eigenvectors: read row-major, row j is eigenvector j.
   return std::vector<float>(a.begin(), a.end());
 }
 
 // ---- Covariance ---------------------------------------------------------------------------
 
-// Centres rows [c0, c0 + m) of the set into x (m x d), on the calling thread (a row task, or one
-// thread's share of a parallel loop: no parallel region is opened inside a task).
-void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t c0, std::int64_t m, float* x) {
+// Centres rows [c0, c0 + m) of the set, times `scale`, into x (m x d): scale x_i - mu for mu the
+// mean of the scaled rows. On the calling thread (a row task, or one thread's share of a parallel
+// loop: no parallel region is opened inside a task).
+void centre_rows(const RowSet& rows, double scale, const std::vector<double>& mu, std::int64_t c0, std::int64_t m,
+                 float* x) {
   const std::int64_t d = rows.dim();
   for (std::int64_t i = 0; i < m; ++i) {
-    const float r = rows.norms[static_cast<std::size_t>(c0 + i)];
+    const double r = rows.norms[static_cast<std::size_t>(c0 + i)] * scale;
     float* o = x + i * d;
     rows.unit_columns(c0 + i, 0, d, o);  // then centred in place
-    for (std::int64_t k = 0; k < d; ++k) o[k] = r * o[k] - static_cast<float>(mu[static_cast<std::size_t>(k)]);
+    for (std::int64_t k = 0; k < d; ++k) o[k] = static_cast<float>(r * o[k] - mu[static_cast<std::size_t>(k)]);
   }
 }
 
@@ -271,7 +293,7 @@ void centre_rows(const RowSet& rows, const std::vector<double>& mu, std::int64_t
 // the double accumulator, chunks in order (same result for any thread count). The chunks are row
 // tasks (for_each_row_task), one per thread at a time with single-threaded BLAS: threaded ssyrk
 // between OpenMP regions left each thread pool spinning while the other worked.
-std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double>& mu, std::int64_t step,
+std::vector<double> centred_scatter(const RowSet& rows, double scale, const std::vector<double>& mu, std::int64_t step,
                                     const ProgressFn& progress, double p0, double p1) {
   const std::int64_t n = rows.size(), d = rows.dim();
   const auto dd = static_cast<std::size_t>(d) * static_cast<std::size_t>(d);
@@ -284,7 +306,7 @@ std::vector<double> centred_scatter(const RowSet& rows, const std::vector<double
   const int bd = blas::blas_int(d, "dimension");
   auto task = [&](std::int64_t slot, int thread, std::int64_t c0, std::int64_t m) {
     float* x = chunks[static_cast<std::size_t>(thread)].data();
-    centre_rows(rows, mu, c0, m, x);
+    centre_rows(rows, scale, mu, c0, m, x);
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bd, blas::blas_int(m, "chunk rows"), 1.0f, x, bd, 0.0f,
                 parts.data() + static_cast<std::size_t>(slot) * dd, bd);
   };
@@ -331,18 +353,18 @@ inline Float4 exp_nonpositive(Float4 x) {
   return p * scale;
 }
 
-// out[j] = exp(a[j] - b[j]), every a[j] <= b[j].
-void exp_of_difference(const float* a, const float* b, float* out, std::int64_t w) {
+// out[j] = exp(k (a[j] - b[j])), every a[j] <= b[j], k > 0.
+void exp_of_difference(const float* a, const float* b, float k, float* out, std::int64_t w) {
   std::int64_t j = 0;
   for (; j + 4 <= w; j += 4) {
     Float4 x, y;
     std::memcpy(&x, a + j, sizeof x);
     std::memcpy(&y, b + j, sizeof y);
-    const Float4 e = exp_nonpositive(x - y);
+    const Float4 e = exp_nonpositive((x - y) * k);
     std::memcpy(out + j, &e, sizeof e);
   }
   for (; j < w; ++j) {
-    const Float4 e = exp_nonpositive(Float4{} + (a[j] - b[j]));
+    const Float4 e = exp_nonpositive(Float4{} + (a[j] - b[j]) * k);
     out[j] = e[0];
   }
 }
@@ -359,14 +381,17 @@ struct ExpTileSums {
 // (for_each_row_task, single-threaded BLAS: threaded sgemm between OpenMP regions left each
 // thread pool spinning while the other worked): one sgemm, then the tile reduced by columns, rows
 // in order; the chunks' sums merged in chunk order (thread-count independent). Returns log I =
-// min log Z - max log Z over the 2d directions.
-double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, std::int64_t step,
+// min log Z - max log Z over the 2d directions. I(W) depends on the scale of the rows: the tiles
+// hold c . (scale x_i), in range for f32, and the exponents are divided by `scale` again.
+double log_isotropy_iw(const RowSet& rows, double scale, const std::vector<float>& vectors, std::int64_t step,
                        const ProgressFn& progress, double p0, double p1) {
   const std::int64_t n = rows.size(), d = rows.dim();
   const auto dz = static_cast<std::size_t>(d);
   const int n_threads = std::max(1, omp_get_max_threads());
   const std::int64_t group = n_threads;
   const double ninf = -std::numeric_limits<double>::infinity();
+  // 1 / scale, capped where f32 ends: differences of scaled projections that small are rounding.
+  const auto exp_factor = static_cast<float>(std::min(1.0 / scale, 0x1p100));
   std::vector<double> max_pos(dz, ninf), sum_pos(dz, 0.0);
   std::vector<double> max_neg(dz, ninf), sum_neg(dz, 0.0);
   // Per thread: the tile, a streamed set's decoded rows, one row's exponentials; per slot: the
@@ -392,20 +417,20 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, st
     std::fill(s.neg.begin(), s.neg.end(), 0.0);
     // Scale rows to raw projections in place (x_i . c = norm_i u_i . c), and find each column's
     // range in this tile.
-    const float* norms = rows.norms.data() + c0;
+    const double* norms = rows.norms.data() + c0;
     for (std::int64_t i = 0; i < m; ++i) {
       float* p = tile + i * d;
-      const float r = norms[i];
+      const double r = norms[i] * scale;
       for (std::int64_t j = 0; j < d; ++j) {
-        p[j] *= r;
+        p[j] = static_cast<float>(p[j] * r);
         s.hi[static_cast<std::size_t>(j)] = std::max(s.hi[static_cast<std::size_t>(j)], p[j]);
         s.lo[static_cast<std::size_t>(j)] = std::min(s.lo[static_cast<std::size_t>(j)], p[j]);
       }
     }
     for (std::int64_t i = 0; i < m; ++i) {
       const float* p = tile + i * d;
-      exp_of_difference(p, s.hi.data(), ep, d);
-      exp_of_difference(s.lo.data(), p, en, d);
+      exp_of_difference(p, s.hi.data(), exp_factor, ep, d);
+      exp_of_difference(s.lo.data(), p, exp_factor, en, d);
       for (std::int64_t j = 0; j < d; ++j) {
         s.pos[static_cast<std::size_t>(j)] += ep[j];
         s.neg[static_cast<std::size_t>(j)] += en[j];
@@ -425,8 +450,8 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, st
     for (std::int64_t t = first; t < first + n_tasks; ++t) {
       const ExpTileSums& s = slots[static_cast<std::size_t>(t)];
       for (std::size_t j = 0; j < dz; ++j) {
-        add(max_pos[j], sum_pos[j], s.hi[j], s.pos[j]);
-        add(max_neg[j], sum_neg[j], -static_cast<double>(s.lo[j]), s.neg[j]);
+        add(max_pos[j], sum_pos[j], s.hi[j] / scale, s.pos[j]);
+        add(max_neg[j], sum_neg[j], -static_cast<double>(s.lo[j]) / scale, s.neg[j]);
       }
     }
   };
@@ -450,8 +475,8 @@ double log_isotropy_iw(const RowSet& rows, const std::vector<float>& vectors, st
 // holds the components to remove (n_v may be 0: plain centring) and offset is 0 or a constant
 // vector. Rows come out raw (not normalised); transformed_set does that.
 // `out` is reused when it already has the shape (no new pages to fault in), else reallocated.
-void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const std::vector<float>& v, std::int64_t n_v,
-                      const std::vector<double>* offset, Matrix& out) {
+void transformed_rows(const RowSet& rows, double scale, const std::vector<double>& mu, const std::vector<float>& v,
+                      std::int64_t n_v, const std::vector<double>* offset, Matrix& out) {
   const std::int64_t n = rows.size(), d = rows.dim();
   if (out.n_rows() != n || out.n_cols() != d) {
     out = Matrix();
@@ -460,7 +485,8 @@ void transformed_rows(const RowSet& rows, const std::vector<double>& mu, const s
   float* x = out.row(0);
   constexpr std::int64_t kRowsEach = 256;
 #pragma omp parallel for schedule(static)
-  for (std::int64_t c0 = 0; c0 < n; c0 += kRowsEach) centre_rows(rows, mu, c0, std::min(kRowsEach, n - c0), x + c0 * d);
+  for (std::int64_t c0 = 0; c0 < n; c0 += kRowsEach)
+    centre_rows(rows, scale, mu, c0, std::min(kRowsEach, n - c0), x + c0 * d);
   if (n_v > 0) {
     blas::BlasThreads all(omp_get_max_threads());
     std::vector<float> coef(static_cast<std::size_t>(n * n_v));  // (V x_i)_k
@@ -490,7 +516,7 @@ bool usable_version_norm(double version_norm, double stored_norm) {
 // A RowSet of transformed rows (row i of `raw` belongs to model row rows.ids[i]), normalised in
 // place in parallel, as make_row_set does (norm in double, x * (1 / norm) rounded to f32). Rows
 // with no direction left (usable_version_norm) are dropped and listed in zero_rows.
-RowSet transformed_set(const RowSet& rows, Matrix raw) {
+RowSet transformed_set(const RowSet& rows, double scale, Matrix raw) {
   const std::int64_t n = raw.n_rows(), d = raw.n_cols();
   std::vector<double> norm(static_cast<std::size_t>(n));
 #pragma omp parallel for schedule(static)
@@ -498,7 +524,7 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
     float* x = raw.row(i);
     const double nr = std::sqrt(squared_norm(x, d));
     norm[static_cast<std::size_t>(i)] = nr;
-    if (usable_version_norm(nr, rows.norms[static_cast<std::size_t>(i)])) {
+    if (usable_version_norm(nr, rows.norms[static_cast<std::size_t>(i)] * scale)) {
       const double inv = 1.0 / nr;
       for (std::int64_t k = 0; k < d; ++k) x[k] = static_cast<float>(x[k] * inv);
     }
@@ -509,13 +535,13 @@ RowSet transformed_set(const RowSet& rows, Matrix raw) {
   for (std::int64_t i = 0; i < n; ++i) {
     const double nr = norm[static_cast<std::size_t>(i)];
     const std::int64_t id = rows.ids[static_cast<std::size_t>(i)];
-    if (!usable_version_norm(nr, rows.norms[static_cast<std::size_t>(i)])) {
+    if (!usable_version_norm(nr, rows.norms[static_cast<std::size_t>(i)] * scale)) {
       set.zero_rows.push_back(id);
       continue;
     }
     if (kept != i) std::copy_n(raw.row(i), d, raw.row(kept));  // compaction, only after a dropped row
     set.ids.push_back(id);
-    set.norms.push_back(static_cast<float>(nr));
+    set.norms.push_back(nr / scale);
     ++kept;
   }
   raw.truncate_rows(kept);
@@ -556,7 +582,7 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
                            std::vector<float>* cosines = nullptr) {
   PairFraction f;
   f.rows = set.size();
-  f.mean_cosine = mean_cosine ? *mean_cosine : identity_mean_cosine(column_sums(set), set.size());
+  f.mean_cosine = mean_cosine ? *mean_cosine : identity_mean_cosine(column_sums(set, 1.0), set.size());
   std::vector<std::int64_t> present;
   for (const auto id : targets)
     if (set.index_of(id)) present.push_back(id);
@@ -616,7 +642,7 @@ PairFraction pair_fraction(const RowSet& set, const std::vector<std::int64_t>& t
 // with the targets took 3 T + 2 D vectors per row and a copy of every row.
 constexpr int kVersions = 3;  // centred, all-but-the-top, all-but-the-top (raw projection)
 
-std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector<double>& mu,
+std::vector<PairFraction> sampled_versions(const RowSet& rows, double scale, const std::vector<double>& mu,
                                            const std::vector<double>& centred_norm, const std::vector<float>& v,
                                            std::int64_t n_v, const std::vector<float>* projections,
                                            const std::vector<std::int64_t>& targets,
@@ -647,7 +673,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     target_pos[static_cast<std::size_t>(t)] = pos;
     std::vector<float> u(dz);
     rows.unit_columns(pos, 0, d, u.data());
-    const double r = rows.norms[static_cast<std::size_t>(pos)];
+    const double r = rows.norms[static_cast<std::size_t>(pos)] * scale;
     std::vector<double> ct(dz);
     for (std::int64_t c = 0; c < d; ++c) ct[static_cast<std::size_t>(c)] = r * u[c] - mu[static_cast<std::size_t>(c)];
     mu_ct[static_cast<std::size_t>(t)] = dot(mu, ct);
@@ -700,7 +726,7 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
     if (width > 0) blas::gemm_abt(m, width, d, unit, d, v.data(), d, sc.a.data(), width);
     for (std::int64_t i = 0; i < m; ++i) {
       const auto ii = static_cast<std::size_t>(i);
-      const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
+      const double r = rows.norms[static_cast<std::size_t>(c0 + i)] * scale;
       const float* ai = sc.a.data() + i * width;
       double pp = 0;
       const float* given = projections != nullptr ? projections->data() + (c0 + i) * n_v : nullptr;
@@ -736,13 +762,13 @@ std::vector<PairFraction> sampled_versions(const RowSet& rows, const std::vector
       const auto ii = static_cast<std::size_t>(i);
       const float* ppi = sc.pp.data() + i * n_t;
       const std::int64_t pos = c0 + i;
-      const double r = rows.norms[static_cast<std::size_t>(pos)];
+      const double r = rows.norms[static_cast<std::size_t>(pos)] * scale;
       const float* cos_i = target_cosines.data() + pos * n_t;
       const double xi_mu = dot_mu[static_cast<std::size_t>(pos)];
       for (std::int64_t t = 0; t < n_t; ++t) {
         if (target_pos[static_cast<std::size_t>(t)] == pos) continue;
         // c_i . c_t = x_i . x_t - x_i . mu - mu . c_t
-        const double r_t = rows.norms[static_cast<std::size_t>(target_pos[static_cast<std::size_t>(t)])];
+        const double r_t = rows.norms[static_cast<std::size_t>(target_pos[static_cast<std::size_t>(t)])] * scale;
         const double centred = r * r_t * static_cast<double>(cos_i[t]) - xi_mu - mu_ct[static_cast<std::size_t>(t)];
         const double projected = centred - (n_v > 0 ? static_cast<double>(ppi[t]) : 0.0);
         const double value[kVersions] = {centred, projected, projected + vm_sq};
@@ -846,8 +872,7 @@ Duplicates find_duplicates(const RowSet& rows, const MatrixView& source, int n_l
     if (dup.by_source_bytes)
       return hash_bytes(source.row(rows.ids[static_cast<std::size_t>(i)]), static_cast<std::size_t>(source.row_bytes));
     const std::uint64_t h = hash_bytes(reinterpret_cast<const std::uint8_t*>(rows.unit.row(i)), unit_bytes);
-    return h ^ (std::uint64_t{std::bit_cast<std::uint32_t>(rows.norms[static_cast<std::size_t>(i)])} *
-                0x9e3779b97f4a7c15ULL);
+    return h ^ (std::bit_cast<std::uint64_t>(rows.norms[static_cast<std::size_t>(i)]) * 0x9e3779b97f4a7c15ULL);
   };
   auto same = [&](std::int64_t a, std::int64_t b) {
     if (dup.by_source_bytes)
@@ -960,6 +985,13 @@ double isoscore(const std::vector<double>& eigenvalues) {
   return std::clamp((k * k - d) / (d * (d - 1.0)), 0.0, 1.0);
 }
 
+double analysis_scale(const std::vector<double>& norms) {
+  const double top = norms.empty() ? 1.0 : *std::max_element(norms.begin(), norms.end());
+  // Unscaled in the bf16 kernels' range: those read the stored rows and cannot scale them.
+  if (!(top > 0) || !std::isfinite(top) || (top >= kBf16MinNorm && top <= kBf16MaxNorm)) return 1.0;
+  return std::ldexp(1.0, -std::ilogb(top));
+}
+
 GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, const GeometryOptions& options,
                                 const MatrixView& given_source) {
   // A streamed set's rows are its source: every use of the encoded rows reads that one.
@@ -988,20 +1020,26 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   rep.seed = options.seed;
   const double nd = static_cast<double>(n);
 
+  // Every product below is taken on the rows times `scale` (analysis_scale: a power of two, 1 for
+  // ordinary norms), so that rows of any norm within float range neither overflow nor underflow
+  // f32; mu, the centroid distances and the spectrum are those of the scaled rows, and the
+  // numbers that carry units are divided by the scale again when reported.
+  const double scale = analysis_scale(rows.norms);
+
   // ---- 1. Common direction: O(n d) ----
-  const ColumnSums sums = column_sums(rows);
+  const ColumnSums sums = column_sums(rows, scale);
   std::vector<double> mu(static_cast<std::size_t>(d));
   for (std::size_t k = 0; k < mu.size(); ++k) mu[k] = sums.raw[k] / nd;
   const double mu_norm = std::sqrt(dot(mu, mu));
   const double su_norm = std::sqrt(dot(sums.unit, sums.unit));
-  double norm_sum = 0, norm_sq_sum = 0;
-  for (const float r : rows.norms) {
-    norm_sum += r;
-    norm_sq_sum += static_cast<double>(r) * r;
+  double norm_sum = 0, norm_sq_sum = 0;  // of the scaled norms
+  for (const double r : rows.norms) {
+    norm_sum += r * scale;
+    norm_sq_sum += (r * scale) * (r * scale);
   }
-  rep.mean_norm = norm_sum / nd;
-  rep.mean_vector_norm = mu_norm;
-  rep.mean_norm_ratio = rep.mean_norm > 0 ? mu_norm / rep.mean_norm : 0;
+  rep.mean_norm = norm_sum / nd / scale;
+  rep.mean_vector_norm = mu_norm / scale;
+  rep.mean_norm_ratio = norm_sum > 0 ? mu_norm / (norm_sum / nd) : 0;
   rep.unit_mean_norm = su_norm / nd;
   rep.offset_share = norm_sq_sum > 0 ? mu_norm * mu_norm / (norm_sq_sum / nd) : 0;
   rep.mean_cosine = identity_mean_cosine(sums, n);
@@ -1016,11 +1054,11 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     std::vector<float>& row = decoded[static_cast<std::size_t>(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
-      const auto [a, b, uu, dd] = row_moments(rows.unit_rows(i, 1, row), rows.norms[static_cast<std::size_t>(i)],
-                                              mu.data(), sums.unit.data(), d);
+      const auto [a, b, uu, dd] = row_moments(
+          rows.unit_rows(i, 1, row), rows.norms[static_cast<std::size_t>(i)] * scale, mu.data(), sums.unit.data(), d);
       const auto ii = static_cast<std::size_t>(i);
       cos_mu[ii] = mu_norm > 0 ? a / (std::sqrt(uu) * mu_norm) : 0.0;
-      dot_mu[ii] = rows.norms[ii] * a;
+      dot_mu[ii] = rows.norms[ii] * scale * a;
       cos_um[ii] = su_norm > 0 ? b / (std::sqrt(uu) * su_norm) : 0.0;
       row_mean_cos[ii] = (b - uu) / (nd - 1.0);
       dist[ii] = std::sqrt(dd);
@@ -1028,9 +1066,11 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   }
   rep.cos_to_mean = describe(cos_mu);
   rep.cos_to_unit_mean = describe(cos_um);
-  std::vector<double> norms(rows.norms.begin(), rows.norms.end());
+  const std::vector<double>& norms = rows.norms;
+  std::vector<double> distances(dist);  // |x_i - mu| unscaled, for the report
+  for (double& x : distances) x /= scale;
   rep.norms = describe(norms);
-  rep.centroid_distances = describe(dist);
+  rep.centroid_distances = describe(distances);
   lap("common direction");
   report_progress(0.03);
 
@@ -1057,14 +1097,14 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   rep.duplicates = find_duplicates(rows, source, options.duplicate_groups);
   {
     rep.outlier_percentile = options.outlier_percentile;
-    std::vector<double> sorted_norms = norms, sorted_dist = dist;
+    std::vector<double> sorted_norms = norms, sorted_dist = distances;
     std::sort(sorted_norms.begin(), sorted_norms.end());
     std::sort(sorted_dist.begin(), sorted_dist.end());
     rep.norm_threshold = percentile(sorted_norms, options.outlier_percentile);
     rep.distance_threshold = percentile(sorted_dist, options.outlier_percentile);
     for (std::int64_t i = 0; i < n; ++i) {
       rep.low_norm_rows += norms[static_cast<std::size_t>(i)] < rep.norm_threshold;
-      rep.low_distance_rows += dist[static_cast<std::size_t>(i)] < rep.distance_threshold;
+      rep.low_distance_rows += distances[static_cast<std::size_t>(i)] < rep.distance_threshold;
     }
     std::vector<std::int64_t> order(static_cast<std::size_t>(n));
     const auto k = static_cast<std::size_t>(std::clamp<std::int64_t>(options.outliers, 0, n));
@@ -1087,15 +1127,15 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
         OddRow o;
         o.id = id;
         o.norm = norms[i];
-        o.centroid_distance = dist[i];
+        o.centroid_distance = distances[i];
         o.norm_percentile = percent_below(sorted_norms, norms[i]);
-        o.distance_percentile = percent_below(sorted_dist, dist[i]);
+        o.distance_percentile = percent_below(sorted_dist, distances[i]);
         o.reason = reason;
         rep.outliers.push_back(std::move(o));
       }
     };
     add(norms, true, "low_norm");
-    add(dist, true, "low_centroid_distance");
+    add(distances, true, "low_centroid_distance");
     add(norms, false, "high_norm");
   }
   lap("odd rows");
@@ -1116,12 +1156,15 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
        (options.exact || exact_spectrum_work(n, d, options.isotropy_iw) <= kExactSpectrumMaxWork));
   // Sets total_variance, eigenvalues, explained and removed variance from the (descending)
   // eigenvalues or Ritz values, and the removed components with the raw-projection offset.
+  // Values and total are those of the scaled rows: reported divided by scale^2.
+  const double unscale_sq = 1.0 / (scale * scale);
   auto take_spectrum = [&](std::vector<double>& values, double total, const std::vector<double>& vectors) {
     for (auto& l : values) l = std::max(l, 0.0);  // round-off can leave tiny negatives
-    rep.total_variance = total;
+    rep.total_variance = total * unscale_sq;
     const auto k = static_cast<std::size_t>(std::min<std::int64_t>(options.components, d));
     rep.eigenvalues.assign(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(std::min(k, values.size())));
     for (const double l : rep.eigenvalues) rep.explained_variance.push_back(total > 0 ? l / total : 0.0);
+    for (double& l : rep.eigenvalues) l *= unscale_sq;
     for (std::int64_t j = 0; j < n_remove; ++j)
       rep.removed_variance += total > 0 ? values[static_cast<std::size_t>(j)] / total : 0.0;
     // Which D components are removed is well defined only when eigenvalue D stands clear of D + 1.
@@ -1152,7 +1195,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     const bool want_iw = options.isotropy_iw;
     const std::int64_t blas_step = options.blas_chunk_rows > 0 ? options.blas_chunk_rows : chunk_rows(d);
     std::vector<double> scatter =
-        centred_scatter(rows, mu, blas_step, progress, within(0), within(want_iw ? 0.35 : 0.9));
+        centred_scatter(rows, scale, mu, blas_step, progress, within(0), within(want_iw ? 0.35 : 0.9));
     lap("covariance (ssyrk)");
     std::vector<double> second;  // X^T X = scatter + n mu mu^T (upper triangle), for I(W)
     if (want_iw) {
@@ -1163,7 +1206,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
               nd * mu[static_cast<std::size_t>(a)] * mu[static_cast<std::size_t>(b)];
     }
     for (auto& v : scatter) v /= nd;  // covariance, 1/n
-    TopEigen eig = top_eigen(scatter, d, n_remove);
+    TopEigen eig = top_eigen(scatter, d, n_remove, matrix_description(scatter, "covariance", n, d, scale));
     scatter = {};
     double total = 0, frobenius_sq = 0;
     for (const double l : eig.values) {
@@ -1173,16 +1216,17 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     rep.isoscore = isoscore(eig.values);
     take_spectrum(eig.values, total, eig.vectors);
     rep.spectrum.method = "exact";
-    rep.spectrum.frobenius_norm = std::sqrt(frobenius_sq);
+    rep.spectrum.frobenius_norm = std::sqrt(frobenius_sq) * unscale_sq;
     lap("eigenvalues + top D vectors");
     report_progress(within(want_iw ? 0.42 : 1.0));
     rep.spectrum.isotropy_iw = want_iw ? "computed" : "off";
     if (want_iw) {
-      const std::vector<float> vectors = all_eigenvectors(second, d);
+      const std::vector<float> vectors =
+          all_eigenvectors(second, d, matrix_description(second, "second-moment matrix X^T X", n, d, scale));
       second = {};
       lap("eigenvectors of W^T W (dsyevd)");
       report_progress(within(0.45));
-      const double log_i = log_isotropy_iw(rows, vectors, blas_step, progress, within(0.45), within(1.0));
+      const double log_i = log_isotropy_iw(rows, scale, vectors, blas_step, progress, within(0.45), within(1.0));
       rep.log_isotropy_iw = log_i;
       rep.isotropy_iw = std::exp(log_i);
       lap("I(W) projections (sgemm)");
@@ -1196,6 +1240,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     for (const double x : dist) trace += x * x;
     so.trace = trace / nd;
     so.progress = progress_between(progress, within(0), within(1));
+    so.scale = scale;
     // A bf16 checkpoint's stored rows: the products read them with the bf16 kernels.
     if (bf16_source_of(rows, source)) so.bf16_rows = &source;
     // The removed components' row projections for the sampled versions (not needed with --exact).
@@ -1215,6 +1260,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     info.frobenius_norm = std::sqrt(std::max(rs.frobenius_sq, 0.0));
     info.frobenius_rel_se = rs.frobenius_sq > 0 ? rs.frobenius_sq_se / rs.frobenius_sq : 0.0;
     rep.isoscore = isoscore_from_moments(d, rs.trace, info.frobenius_norm);
+    info.frobenius_norm *= unscale_sq;
     // IsoScore at |C|_F^2 -/+ one standard error: half the spread is its own standard error.
     const double lo = std::sqrt(std::max(rs.frobenius_sq - rs.frobenius_sq_se, 0.0));
     const double hi = std::sqrt(rs.frobenius_sq + rs.frobenius_sq_se);
@@ -1247,7 +1293,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   if (!options.exact) {
     // By algebra from the stored rows and the products known so far: no version built (sampled_versions).
     std::vector<PairFraction> f = sampled_versions(
-        rows, mu, dist, top_vectors, n_remove, removed_projections.empty() ? nullptr : &removed_projections,
+        rows, scale, mu, dist, top_vectors, n_remove, removed_projections.empty() ? nullptr : &removed_projections,
         rep.targets, target_cosines, dot_mu, options.chunk_rows > 0 ? options.chunk_rows : task_rows(d), rep.notes,
         progress, q0 + step, 0.95);
     rep.centered = f[0];
@@ -1260,8 +1306,8 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
     Matrix work;
     auto version = [&](const std::vector<float>& v, std::int64_t n_v, const std::vector<double>* offset,
                        const char* what, double p0, double p1) {
-      transformed_rows(rows, mu, v, n_v, offset, work);
-      RowSet set = transformed_set(rows, std::move(work));
+      transformed_rows(rows, scale, mu, v, n_v, offset, work);
+      RowSet set = transformed_set(rows, scale, std::move(work));
       PairFraction f = pair_fraction(set, rep.targets, true, nullptr, what, rep.notes, progress, p0, p1);
       work = std::move(set.unit);
       return f;

@@ -98,6 +98,13 @@ struct GeometryOptions {
   ProgressFn progress;
 };
 
+// The power of two that `geometry` multiplies the rows by before its f32 products (covariance,
+// spectrum, I(W), the versions' dot products), so that rows of any norm within float range
+// neither overflow nor underflow: 1 when the largest norm is in [2^-32, 2^32], else 2^-e for
+// 2^e <= largest norm < 2^(e+1). Scale-free results do not depend on it; the others (norms,
+// distances, eigenvalues, variances) are reported in the rows' own units.
+double analysis_scale(const std::vector<double>& norms);
+
 // Order statistics of a list of per-row values (exact: sorted copies; quartiles by linear
 // interpolation between order statistics, numpy's default).
 struct Distribution {

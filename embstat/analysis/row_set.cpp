@@ -75,7 +75,7 @@ std::int64_t filter_rows(const std::vector<double>& norm, const std::vector<bool
       continue;
     }
     set.ids.push_back(i);
-    set.norms.push_back(static_cast<float>(nr));
+    set.norms.push_back(nr);
   }
   return first_dropped;
 }

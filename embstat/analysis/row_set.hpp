@@ -22,7 +22,7 @@ struct RowFilter {
 struct RowSet {
   Matrix unit;                             // n_used x d, each row of norm 1 (empty when streamed)
   std::vector<std::int64_t> ids;           // model row id of each used row, ascending
-  std::vector<float> norms;                // original norm of each used row
+  std::vector<double> norms;               // original norm of each used row (double: |x| may pass FLT_MAX)
   std::vector<std::int64_t> zero_rows;     // excluded: norm 0 (or not finite)
   std::vector<std::int64_t> padding_rows;  // excluded: no token
   std::vector<std::int64_t> merged_rows;   // excluded by dedup: a copy of an earlier row

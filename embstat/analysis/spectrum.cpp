@@ -121,8 +121,9 @@ std::vector<double> dots_with_mean(const std::vector<double>& q, std::int64_t w,
 // tasks (for_each_row_task; the second sgemm finds the task's rows in cache), about 30 % faster
 // than threaded BLAS on long chunks, and independent of the thread count.
 // `centred`, when given, receives the centred products X_c q^T (n x w, by row position).
-std::vector<double> covariance_times(const RowSet& rows, const std::vector<double>& mu, const std::vector<double>& q,
-                                     std::int64_t w, std::vector<float>* centred, const ProgressFn& progress) {
+std::vector<double> covariance_times(const RowSet& rows, double scale, const std::vector<double>& mu,
+                                     const std::vector<double>& q, std::int64_t w, std::vector<float>* centred,
+                                     const ProgressFn& progress) {
   constexpr std::int64_t kTaskRows = 512, kGroup = 8;
   const std::int64_t n = rows.size(), d = rows.dim();
   const std::vector<float> qf(q.begin(), q.end());
@@ -137,7 +138,7 @@ std::vector<double> covariance_times(const RowSet& rows, const std::vector<doubl
     double* col = sums.column_sums(t);
     blas::gemm_abt(m, w, d, rows.unit.row(c0), d, qf.data(), d, yt, w);  // y[i][j] = u_i . q_j
     for (std::int64_t i = 0; i < m; ++i) {
-      const double r = rows.norms[static_cast<std::size_t>(c0 + i)];
+      const double r = rows.norms[static_cast<std::size_t>(c0 + i)] * scale;
       float* yi = yt + i * w;
       float* kept = centred != nullptr ? centred->data() + (c0 + i) * w : nullptr;
       for (std::int64_t j = 0; j < w; ++j) {
@@ -360,6 +361,8 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
   if (use_bf16) {
     if (raw->dtype != DType::BF16 || raw->n_rows != rows.n_total || raw->n_cols != d || raw->data == nullptr)
       throw Error(ErrorKind::Internal, "", "randomized spectrum: bf16 rows do not match the row set");
+    if (options.scale != 1.0)
+      throw Error(ErrorKind::Internal, "", "randomized spectrum: the bf16 kernels read the stored rows, unscaled");
     in_set.assign(static_cast<std::size_t>(raw->n_rows), 0);
     for (const std::int64_t id : rows.ids) in_set[static_cast<std::size_t>(id)] = 1;
   }
@@ -378,7 +381,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     }
     if (!use_bf16) {
       rows.require_held("the f32 randomized spectrum");
-      return covariance_times(rows, mu, in, count, keep_products ? &centred.back() : nullptr, progress);
+      return covariance_times(rows, options.scale, mu, in, count, keep_products ? &centred.back() : nullptr, progress);
     }
     round_to_bf16(in.data(), in.size());
     return covariance_times_bf16(rows, *raw, in_set, mu, in, count, centred.back(), progress);
@@ -396,7 +399,7 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
       const float* u = rows.unit.row(i);
-      const double r = rows.norms[static_cast<std::size_t>(i)];
+      const double r = rows.norms[static_cast<std::size_t>(i)] * options.scale;
       double acc = 0;
       for (std::int64_t k = 0; k < d; ++k) {
         const double x = r * u[k] - mu[static_cast<std::size_t>(k)];
@@ -488,7 +491,9 @@ RandomizedSpectrum randomized_spectrum(const RowSet& rows, const std::vector<dou
     for (std::size_t c = 0; c < a; ++c) b[a * mz + c] = b[c * mz + a] = 0.5 * (b[a * mz + c] + b[c * mz + a]);
   std::vector<double> theta(mz);
   const lapack_int lm = blas::blas_int(m, "basis");
-  blas::lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', lm, b.data(), lm, theta.data()), "dsyevd");
+  blas::lapack_check(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', lm, b.data(), lm, theta.data()), "dsyevd",
+                     "the " + std::to_string(m) + " x " + std::to_string(m) + " Rayleigh-Ritz matrix of " +
+                         std::to_string(n) + " rows x " + std::to_string(d));
   // Column j of b (contiguous, ascending theta) is eigenvector j: walk from the top.
   out.values.assign(theta.rbegin(), theta.rend());
   const std::int64_t kept = std::min(wanted, m);

@@ -38,6 +38,10 @@ struct SpectrumOptions {
   std::int64_t probes = 32;      // Hutch++ probes for the Frobenius tail (0: no estimate of it)
   std::uint64_t seed = 0;
   std::optional<double> trace;  // (1/n) sum |x_i - mu|^2 when the caller has it (saves a pass)
+  // The rows are multiplied by this power of two before every product (analysis_scale: rows of
+  // extreme norm stay in f32's range); mu and trace are then those of the scaled rows, and so are
+  // the results. The bf16 path takes only 1 (Error(Internal) otherwise).
+  double scale = 1.0;
   // The raw rows as stored, when they are bf16 (a bf16 checkpoint's tensor), indexed by model row
   // id like RowSet::ids: with bf16_kernel_available() the products then read them with the bf16
   // kernels (bf16_kernels.hpp), 1.6-2.1x faster than sgemm on the f32 unit rows. Each block is

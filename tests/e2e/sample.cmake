@@ -92,3 +92,15 @@ else()
   add_test(NAME e2e.sample.data_absent COMMAND ${CMAKE_COMMAND} -E echo "SKIP: ${_data} absent: sample/neighbors data tests not run")
   set_tests_properties(e2e.sample.data_absent PROPERTIES SKIP_REGULAR_EXPRESSION "SKIP:")
 endif()
+
+# Scale-free numbers at extreme scales (powers of two from 2^-100 to 2^100, and one row of 3e38)
+# for sample, pairs and geometry on bf16 and f32 safetensors files written by the script.
+find_program(EMBSTAT_PYTHON3 python3)
+if(EMBSTAT_PYTHON3)
+  add_test(NAME e2e.extreme_scale COMMAND ${EMBSTAT_PYTHON3} ${EMBSTAT_E2E_DIR}/extreme_scale.py ${EMBSTAT_EXE}
+           ${CMAKE_CURRENT_BINARY_DIR}/extreme-scale-e2e)
+  set_tests_properties(e2e.extreme_scale PROPERTIES TIMEOUT 300)
+else()
+  add_test(NAME e2e.extreme_scale COMMAND sh -c "echo 'SKIP: python3 is not installed'; exit 77")
+  set_tests_properties(e2e.extreme_scale PROPERTIES SKIP_RETURN_CODE 77)
+endif()

@@ -12,6 +12,7 @@
 
 #include "bf16_matrix.hpp"
 #include "embstat/analysis/all_pairs.hpp"
+#include "embstat/analysis/blas.hpp"
 #include "embstat/analysis/row_set.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/analysis/sampled_bf16.hpp"
@@ -139,6 +140,20 @@ TEST(ExtremeScale, F32SampleAndAllPairsMatchDouble) {
     EXPECT_LE(std::abs(static_cast<std::int64_t>(r.non_negative) - non_negative), near_zero);
     EXPECT_NEAR(r.mean, sum / n_pairs, 1e-6);
   }
+}
+
+// A LAPACK failure says which routine, its info and what it was given.
+TEST(ExtremeScale, LapackFailureNamesItsInput) {
+  try {
+    blas::lapack_check(-4, "dsytrd", "the 64 x 64 covariance of 300 rows (largest |entry| inf)");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Internal);
+    EXPECT_NE(std::string(e.what()).find("dsytrd failed (info -4) on the 64 x 64 covariance of 300 rows"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(blas::lapack_check(0, "dsytrd", "anything"));
 }
 
 }  // namespace

@@ -164,6 +164,14 @@ std::vector<std::vector<double>> covariance(const Rows& x) {
   return c;
 }
 
+// a / a[0][0]: jacobi stops at an absolute off-diagonal size, so it takes matrices of order 1.
+std::vector<std::vector<double>> normalised(std::vector<std::vector<double>> a) {
+  const double unit = a[0][0];
+  for (auto& row : a)
+    for (auto& v : row) v /= unit;
+  return a;
+}
+
 GeometryOptions fast_options() {
   GeometryOptions o;
   o.samples = 50;
@@ -579,7 +587,7 @@ double log_iw_ref(const Rows& x) {
       for (std::size_t b = 0; b < d; ++b) wtw[a][b] += r[a] * r[b];
   std::vector<double> values;
   std::vector<std::vector<double>> vectors;
-  jacobi(wtw, values, vectors);
+  jacobi(normalised(wtw), values, vectors);
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& c : vectors)
     for (const double sign : {1.0, -1.0}) {
@@ -614,6 +622,67 @@ TEST(Geometry, IsotropyIwMatchesTheDefinitionInLogSpace) {
   EXPECT_TRUE(std::isfinite(*rb.log_isotropy_iw));
   const double ref = log_iw_ref(big);
   EXPECT_NEAR(*rb.log_isotropy_iw, ref, 1e-5 * std::fabs(ref));
+}
+
+// Rows of any scale within float range: every scale-free number equals the double reference on
+// the same stored values (IsoScore, explained variance, fractions, mean cosine), the numbers with
+// units are those of the rows (norms, eigenvalues, I(W)), on every spectrum path. Scales whose
+// squares underflow (1e-25, 1e-30) or overflow (1e19, 1e30) single precision, subnormal values
+// (1e-41), values whose squares pass FLT_MAX (1e37), and one row of 3e38 among ordinary ones.
+TEST(Geometry, ScaleFreeResultsAtExtremeScales) {
+  const std::size_t d = 12;
+  const Rows base = gaussian(300, static_cast<std::int64_t>(d), 23, std::vector<double>(d, 0.4));
+  struct Case {
+    double scale;
+    bool huge_row;
+  };
+  for (const Case c : {Case{1e-41, false}, Case{1e-30, false}, Case{1e-25, false}, Case{1e-20, false},
+                       Case{1e19, false}, Case{1e30, false}, Case{1e37, false}, Case{1.0, true}}) {
+    Rows x = base;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      for (std::size_t k = 0; k < d; ++k)
+        x[i][k] = static_cast<float>(c.huge_row && i == 5 ? (k % 2 ? 3e38 : -3e38) : x[i][k] * (k + 1) / 4.0 * c.scale);
+    // Reference: eigenvalues of the double covariance, IsoScore, fractions, norms, I(W).
+    const auto cov = covariance(x);
+    std::vector<double> values;
+    std::vector<std::vector<double>> vectors;
+    jacobi(normalised(cov), values, vectors);
+    for (double& v : values) v *= cov[0][0];
+    const double total = std::accumulate(values.begin(), values.end(), 0.0);
+    double norm_sum = 0;
+    for (const auto& r : x) norm_sum += std::sqrt(dotd(r, r));
+    const RowSet rows = row_set(x);
+    ASSERT_EQ(rows.size(), static_cast<std::int64_t>(x.size()));
+    for (const int path : {0, 1, 2}) {  // exact spectrum + I(W), randomized, exact + all pairs
+      SCOPED_TRACE("scale " + std::to_string(c.scale) + (c.huge_row ? " one row of 3e38" : "") + " path " +
+                   std::to_string(path));
+      GeometryOptions o = fast_options();
+      o.components = static_cast<int>(d);
+      o.spectrum = path == 1 ? SpectrumMethod::Randomized : SpectrumMethod::Exact;
+      o.exact = path == 2;
+      const GeometryReport r = analyze_geometry(rows, Vocabulary{}, o);
+      EXPECT_NEAR(r.isoscore, isoscore(values), 1e-5);
+      ASSERT_EQ(r.explained_variance.size(), d);
+      for (std::size_t k = 0; k < d; ++k) {
+        EXPECT_NEAR(r.explained_variance[k], values[k] / total, 1e-5) << k;
+        EXPECT_NEAR(r.eigenvalues[k] / values[0], values[k] / values[0], 1e-5) << k;
+      }
+      EXPECT_NEAR(r.total_variance / total, 1.0, 1e-5);
+      EXPECT_NEAR(r.norms.mean / (norm_sum / static_cast<double>(x.size())), 1.0, 1e-6);
+      EXPECT_NEAR(r.mean_cosine, all_pairs_ref(x).mean, 1e-6);
+      EXPECT_NEAR(r.original.sampled, sampled_ref(x, r.targets), 0.002);
+      EXPECT_NEAR(r.centered.sampled, sampled_ref(centred(x), r.targets), 0.002);
+      if (path == 2) {
+        EXPECT_NEAR(*r.original.exact, all_pairs_ref(x).fraction_non_negative, 1e-4);
+        EXPECT_NEAR(*r.centered.exact, all_pairs_ref(centred(x)).fraction_non_negative, 1e-4);
+      }
+      if (path == 0) {
+        ASSERT_TRUE(r.log_isotropy_iw.has_value());
+        const double ref = log_iw_ref(x);
+        EXPECT_NEAR(*r.log_isotropy_iw, ref, 1e-4 + 1e-4 * std::fabs(ref));
+      }
+    }
+  }
 }
 
 TEST(Geometry, AllButTheTopBothVariantsMatchReference) {
