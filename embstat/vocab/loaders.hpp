@@ -58,4 +58,9 @@ Vocabulary vocabulary_from_pieces(std::span<const std::string_view> pieces,
 Vocabulary vocabulary_from_pieces(const std::vector<std::string>& pieces, const std::vector<std::int32_t>& token_types,
                                   std::string_view ggml_model, std::string source);
 
+// SentencePiece tokenizer.model (protobuf) through libsentencepiece: pieces with their types
+// (unknown, control, unused, byte), spelled as llama.cpp's "llama" vocabularies (kind
+// "sentencepiece"). Throws Error(Io) when unreadable, Error(Format) when not a model.
+Vocabulary load_sentencepiece_vocabulary(const std::string& model_path);
+
 }  // namespace embstat

@@ -417,9 +417,15 @@ Vocabulary parse_tokenizer_json(std::string_view json, const std::string& source
     tokens[slot] = decode_piece(entries[i].piece, conv);
   }
   // Added tokens are matched in raw text, so their content is the text itself (never
-  // byte-level or ▁ spelled); they override a vocab entry with the same id.
+  // byte-level or ▁ spelled); they override a vocab entry with the same id. A non-special one
+  // that is also the model's own piece (Gemma's "▁▁" runs) keeps the model's decoding: the
+  // model produces it, and the decoder turns it back into text like any other piece.
   for (const Added& a : added) {
     Token& t = tokens[static_cast<std::size_t>(a.id)];
+    if (!a.special && filled[static_cast<std::size_t>(a.id)] && t.piece == a.content) {
+      t.type = TokenType::UserDefined;
+      continue;
+    }
     t.piece = std::string(a.content);
     t.bytes = t.piece;
     t.type = a.special ? TokenType::Control : TokenType::UserDefined;

@@ -247,23 +247,43 @@ std::string decode_wordpiece(std::string_view piece, std::string_view prefix) {
 namespace {
 
 // GPT-2 byte-level mapping: printable bytes map to themselves, the other 68 bytes to code
-// points 256, 257, ... in byte order. Inverse table: code point -> byte (or -1).
+// points 256, 257, ... in byte order. to_byte: code point -> byte (or -1); from_byte: the
+// reverse, as UTF-8.
 struct ByteLevelTable {
   int to_byte[512];
+  std::string from_byte[256];
   ByteLevelTable() {
     for (int& v : to_byte) v = -1;
     int next = 256;
     for (int b = 0; b < 256; ++b) {
       const bool printable = (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-      to_byte[printable ? b : next++] = b;
+      const int cp = printable ? b : next++;
+      to_byte[cp] = b;
+      if (cp < 0x80)
+        from_byte[b] = std::string(1, static_cast<char>(cp));
+      else
+        from_byte[b] = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
     }
   }
 };
 
+const ByteLevelTable& byte_level_table() {
+  static const ByteLevelTable table;
+  return table;
+}
+
 }  // namespace
 
+std::string encode_byte_level(std::string_view bytes) {
+  const ByteLevelTable& table = byte_level_table();
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) out += table.from_byte[static_cast<unsigned char>(c)];
+  return out;
+}
+
 std::string decode_byte_level(std::string_view piece) {
-  static const ByteLevelTable table;
+  const ByteLevelTable& table = byte_level_table();
   std::string out;
   out.reserve(piece.size());
   for (std::size_t i = 0; i < piece.size();) {

@@ -87,6 +87,7 @@ std::string to_valid_utf8(std::string_view bytes);
 
 // Decoders for the spelling conventions.
 std::string decode_byte_level(std::string_view piece);                 // GPT-2 byte-level (Ġ = space)
+std::string encode_byte_level(std::string_view bytes);                 // its inverse (space -> Ġ)
 std::string decode_sentencepiece(std::string_view piece);              // ▁ = space, <0xNN> = byte
 std::optional<std::uint8_t> parse_byte_token(std::string_view piece);  // "<0x0A>" -> 0x0A
 // Metaspace only: each `replacement` (default ▁) becomes a space; <0xNN> stays as written.
