@@ -22,6 +22,10 @@ void add_model_options(CLI::App* sub, ModelArgs& args, bool many) {
     sub->add_option("MODEL", args.models, "A model file, folder or hub id in the local Hugging Face cache")
         ->required()
         ->expected(1);
+  if (many)
+    sub->add_flag("--fail-fast", args.fail_fast,
+                  "Stop at the first MODEL that cannot be read (default: report it on stderr, analyse the others, "
+                  "exit non-zero at the end)");
   sub->add_option("--tensor", args.tensor, "Tensor name to read instead of the detected embedding");
   sub->add_option("--matrix", args.matrix, "input: the token embedding; output: the unembedding (lm_head)")
       ->check(CLI::IsMember({"input", "output"}));
@@ -34,6 +38,20 @@ OpenOptions open_options(const ModelArgs& args) {
   o.tensor = args.tensor;
   o.matrix = args.matrix == "output" ? MatrixChoice::Output : MatrixChoice::Input;
   return o;
+}
+
+CLI::Validator non_negative_integer() {
+  return CLI::Validator(
+      [](std::string& value) {
+        const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+        return digits ? std::string() : "'" + value + "' is not a non-negative integer";
+      },
+      "N");
+}
+
+void check_samples(std::int64_t samples, bool given, std::int64_t rows_used, const std::string& model) {
+  if (given && samples > rows_used)
+    throw_usage(fmt::format("--samples {} is more than the {} rows {} has to draw from", samples, rows_used, model));
 }
 
 void add_format_option(CLI::App* sub, std::string& format) {
@@ -121,6 +139,19 @@ std::vector<std::int64_t> parse_id_list(std::string_view spec) {
     start = end + 1;
   }
   return ids;
+}
+
+void EachModel::note_failure(const Error& e) {
+  std::fprintf(stderr, "embstat: %s\n", e.what());
+  ++n_failed_;
+  worst_status_ = std::max(worst_status_, exit_code(e.kind()));
+}
+
+void EachModel::finish() const {
+  if (n_failed_ == 0) return;
+  if (!all_failed())
+    std::fprintf(stderr, "embstat: %d of %zu models could not be read\n", n_failed_, args_.models.size());
+  throw ExitStatus{worst_status_};
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "embstat/analysis/row_set.hpp"
+#include "embstat/base/error.hpp"
 #include "embstat/formats/model.hpp"
 #include "embstat/output/table.hpp"
 
@@ -19,11 +20,21 @@ struct ModelArgs {
   std::string tensor;            // --tensor
   std::string matrix = "input";  // --matrix input|output
   bool include_padding = false;  // --include-padding
+  bool fail_fast = false;        // --fail-fast (several models): stop at the first that fails
 };
 
-// Adds MODEL (one, or several when `many`) and --tensor, --matrix, --include-padding.
+// Adds MODEL (one, or several when `many`, with --fail-fast) and --tensor, --matrix,
+// --include-padding.
 void add_model_options(CLI::App* sub, ModelArgs& args, bool many);
 OpenOptions open_options(const ModelArgs& args);
+
+// For --seed and other unsigned options: refuses "-1" before CLI11 converts it (strtoull would
+// wrap it to 18446744073709551615).
+CLI::Validator non_negative_integer();
+
+// --samples N given explicitly must not exceed the rows a statistic uses: refused (usage), never
+// silently lowered. The default (50) adapts to smaller matrices.
+void check_samples(std::int64_t samples, bool given, std::int64_t rows_used, const std::string& model);
 
 // Adds --format text|markdown|csv|json (into `format`).
 void add_format_option(CLI::App* sub, std::string& format);
@@ -41,6 +52,41 @@ void note_excluded_rows(const Model& model, const RowSet& rows);
 
 // "0-100,151643,7" -> ids (inclusive ranges). Throws Error(Usage) on bad syntax.
 std::vector<std::int64_t> parse_id_list(std::string_view spec);
+
+// Runs `analyse(spec)` for each MODEL in order, keeping going past a model that fails (git and
+// ripgrep do the same with paths): its error is printed as the usual one line on stderr and the
+// worst exit status is kept for the end. With --fail-fast the first error propagates instead.
+class EachModel {
+ public:
+  explicit EachModel(const ModelArgs& args) : args_(args) {}
+  template <class F>
+  void run(F&& analyse) {
+    for (const auto& spec : args_.models) {
+      try {
+        analyse(spec);
+      } catch (const Error& e) {
+        if (args_.fail_fast) throw;
+        note_failure(e);
+      }
+    }
+  }
+  int n_failed() const { return n_failed_; }
+  bool all_failed() const { return n_failed_ == static_cast<int>(args_.models.size()); }
+  // Call after printing what succeeded: throws ExitStatus with the worst status when any failed.
+  void finish() const;
+
+ private:
+  void note_failure(const Error& e);
+  const ModelArgs& args_;
+  int n_failed_ = 0;
+  int worst_status_ = 0;
+};
+
+// Thrown to end the program with `status` once output is complete, without printing anything
+// more (main() returns it).
+struct ExitStatus {
+  int status;
+};
 
 // Number of threads to use (--threads, else all cores).
 int thread_count();

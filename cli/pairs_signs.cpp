@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/version.hpp"
+
 namespace embstat::cli {
 
 nlohmann::ordered_json model_rows_json(const PairsModelRows& r) {
@@ -90,7 +92,9 @@ void print_pairs_signs(const std::vector<PairsSigns>& rows, OutputFormat format,
                                         {"exact_fallback", s.exact_fallback}});
         models.push_back(std::move(m));
       }
-      out << nlohmann::ordered_json{{"models", models}}.dump(2) << '\n';
+      nlohmann::ordered_json doc = {{"models", models}};
+      stamp_json(doc, "pairs");
+      out << doc.dump(2) << '\n';
       return;
     }
   }

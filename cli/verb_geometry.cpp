@@ -18,6 +18,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "cli/verb.hpp"
+#include "cli/version.hpp"
 #include "embstat/analysis/geometry.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/base/stopwatch.hpp"
@@ -33,6 +34,7 @@ struct GeometryArgs {
   int components = 10;
   int remove = -1;
   std::int64_t samples = 50;
+  bool samples_given = false;  // --samples on the command line (else the default adapts)
   std::uint64_t seed = 0;
   std::string targets;
   bool exact = false;
@@ -104,6 +106,7 @@ void print_timings(const std::string& name, const std::string& matrix, const Lap
 GeometryReport analyze(const Model& model, const RowSet& rows, const Lap& load, const GeometryArgs& args,
                        const std::string& matrix) {
   ProgressBar bar("geometry " + model.name + (matrix == args.model.matrix ? "" : " " + matrix));
+  if (args.targets.empty()) check_samples(args.samples, args.samples_given, rows.size(), model.name);
   GeometryOptions o = geometry_options(args);
   o.progress = bar.callback();
   GeometryReport r = analyze_geometry(rows, model.vocab, o, model.matrix);
@@ -495,6 +498,7 @@ void print_json(const std::vector<ModelReport>& models, std::ostream& out) {
     }
     doc["models"].push_back(std::move(j));
   }
+  stamp_json(doc, "geometry");
   out << doc.dump(2) << "\n";
 }
 
@@ -524,7 +528,8 @@ void setup_geometry(CLI::App& app) {
   auto* samples = sub->add_option("--samples,-n", args->samples,
                                   "Random targets for the sampled fractions, drawn exactly as `sample` (default 50)")
                       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
-  sub->add_option("--seed", args->seed, "Seed of the target draw, as `sample --seed` (default 0)");
+  sub->add_option("--seed", args->seed, "Seed of the target draw, as `sample --seed` (default 0)")
+      ->check(non_negative_integer());
   sub->add_option("--targets", args->targets, "Target row ids instead of random ones, e.g. 0-9,35")->excludes(samples);
   sub->add_flag("--exact", args->exact,
                 "Count every pair (all-pairs engine) for each fraction and class (4 full passes, slow); also\n"
@@ -549,10 +554,13 @@ void setup_geometry(CLI::App& app) {
   sub->add_flag("--timings", args->timings,
                 "Print where each matrix's time went (wall and CPU seconds per stage) to stderr");
   add_format_option(sub, args->format);
-  sub->callback([args] {
+  sub->callback([args, samples] {
+    args->samples_given = samples->count() > 0;
     std::vector<ModelReport> models;
-    for (const auto& spec : args->model.models) models.push_back(run_model(spec, *args));
-    print(models, *args, std::cout);
+    EachModel each(args->model);
+    each.run([&](const std::string& spec) { models.push_back(run_model(spec, *args)); });
+    if (!each.all_failed()) print(models, *args, std::cout);
+    each.finish();
   });
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/common.hpp"
 #include "cli/verb.hpp"
+#include "cli/version.hpp"
 #include "embstat/analysis/row_set.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/formats/tensor_names.hpp"
@@ -168,6 +169,7 @@ void print_json(const Model& model, const std::vector<std::int64_t>& zero_rows, 
     tokens.push_back({{"id", id}, {"text", model.vocab.utf8(id)}, {"display", model.vocab.display(id)}});
   j["first_tokens"] = tokens;
   j["notes"] = model.notes;
+  stamp_json(j, "inspect");
   std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 

@@ -10,6 +10,7 @@
 
 #include "cli/common.hpp"
 #include "cli/verb.hpp"
+#include "cli/version.hpp"
 #include "embstat/analysis/id_ranges.hpp"
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/base/error.hpp"
@@ -104,6 +105,7 @@ void print_top(const Model& model, const RowSet& rows, std::int64_t id, const st
     nlohmann::ordered_json doc = {{"token", {{"id", id}, {"text", utf8_of(model, id)}}},
                                   {"most_similar", list(similar)},
                                   {"most_dissimilar", list(dissimilar)}};
+    stamp_json(doc, "neighbors");
     std::cout << doc.dump() << '\n';  // compact: --negative can list 100k ids
     return;
   }
@@ -172,6 +174,7 @@ void print_negative(const Model& model, const RowSet& rows, std::int64_t id, con
           {{"first", ranges[r].first}, {"last", ranges[r].last}, {"count", ranges[r].count}, {"text", range_utf8[r]}});
     nlohmann::ordered_json doc = {
         {"token", {{"id", id}, {"text", utf8_of(model, id)}}}, {"ids", ids}, {"tokens", tokens}, {"ranges", jr}};
+    stamp_json(doc, "neighbors");
     std::cout << doc.dump() << '\n';  // compact: --negative can list 100k ids
     return;
   }

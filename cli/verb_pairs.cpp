@@ -12,6 +12,7 @@
 #include "cli/pairs_signs.hpp"
 #include "cli/progress.hpp"
 #include "cli/verb.hpp"
+#include "cli/version.hpp"
 #include "embstat/analysis/all_pairs.hpp"
 #include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
@@ -203,7 +204,9 @@ void print_json(const std::vector<PairsRow>& rows, std::ostream& out) {
                                     {"passes", s.passes}});
     models.push_back(std::move(m));
   }
-  out << nlohmann::ordered_json{{"models", models}}.dump(2) << '\n';
+  nlohmann::ordered_json doc = {{"models", models}};
+  stamp_json(doc, "pairs");
+  out << doc.dump(2) << '\n';
 }
 
 // One CSV for all models: bin_lo, bin_hi, then one count column per model (named as the table).
@@ -241,15 +244,19 @@ void setup_pairs(CLI::App& app) {
     if (args->signs_only) {
       if (!args->histogram.empty()) throw_usage("--histogram needs the full pass: leave out --signs-only");
       std::vector<PairsSigns> rows;
-      for (const auto& spec : args->model.models) {
+      EachModel each(args->model);
+      each.run([&](const std::string& spec) {
         PairsRow r = run_model(spec, *args);
         rows.push_back({static_cast<const PairsModelRows&>(r), r.signs});
-      }
-      return print_pairs_signs(rows, format, std::cout);
+      });
+      if (!each.all_failed()) print_pairs_signs(rows, format, std::cout);
+      return each.finish();
     }
     if (!args->histogram.empty()) check_can_write(args->histogram);  // fail before the long computation
     std::vector<PairsRow> rows;
-    for (const auto& spec : args->model.models) rows.push_back(run_model(spec, *args));
+    EachModel each(args->model);
+    each.run([&](const std::string& spec) { rows.push_back(run_model(spec, *args)); });
+    if (each.all_failed()) return each.finish();
     if (!args->histogram.empty()) write_histogram(args->histogram, rows);
     switch (format) {
       case OutputFormat::Text:
@@ -265,6 +272,7 @@ void setup_pairs(CLI::App& app) {
         print_json(rows, std::cout);
         break;
     }
+    each.finish();
   });
 }
 

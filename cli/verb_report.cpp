@@ -77,6 +77,7 @@ struct ReportArgs {
   std::string output = "report.html";
   std::string token;
   std::int64_t samples = 50;
+  bool samples_given = false;  // --samples on the command line (else the default adapts)
   std::uint64_t seed = 0;
   std::string png_dir;
   std::string title;
@@ -421,6 +422,7 @@ json model_json(const std::string& spec, const ReportArgs& args) {
     ProgressBar bar("sampling " + model.name);
     SampleOptions o;
     o.progress = bar.callback();
+    check_samples(args.samples, args.samples_given, rows.size(), model.name);
     m["sampled"] = sampled_json(sample_cosines(rows, draw_targets(rows, args.samples, args.seed), o));
   }
   seconds["sampled"] = seconds_since(t);
@@ -496,7 +498,9 @@ void run_report(const ReportArgs& args) {
   json models = json::array();
   std::map<std::string, int> seen;
   std::vector<std::int64_t> dims;
-  for (const auto& spec : args.model.models) models.push_back(model_json(spec, args));
+  EachModel each(args.model);
+  each.run([&](const std::string& spec) { models.push_back(model_json(spec, args)); });
+  if (each.all_failed()) return each.finish();
   // Display names: the model's own short name, made unique ("x (2)") so colours and legends
   // tell them apart.
   for (auto& m : models) {
@@ -540,6 +544,7 @@ void run_report(const ReportArgs& args) {
     const auto files = export_report_images(args.output, args.png_dir);
     std::cout << fmt::format("wrote {} figures to {} (PNG and SVG)\n", files.size() / 2, args.png_dir);
   }
+  each.finish();
 }
 
 void setup_report(CLI::App& app) {
@@ -552,19 +557,24 @@ void setup_report(CLI::App& app) {
   add_model_options(sub, args->model, true);
   sub->add_option("-o,--output", args->output, "The HTML file to write (default report.html)");
   sub->add_option("--token", args->token, "Also show which tokens are negative to this one (an id or a token text)");
-  sub->add_option("--samples,-n", args->samples, "Random target rows of the sampled table (default 50, as the study)")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
-  sub->add_option("--seed", args->seed, "Seed of the targets and of the random baseline (default 0)");
+  auto* samples = sub->add_option("--samples,-n", args->samples,
+                                  "Random target rows of the sampled table (default 50, as the study)")
+                      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  sub->add_option("--seed", args->seed, "Seed of the targets and of the random baseline (default 0)")
+      ->check(non_negative_integer());
   sub->add_option("--png", args->png_dir,
                   "Also write every chart as DIR/<chart>.png and .svg (renders the report in headless Chromium)");
   sub->add_option("--title", args->title, "Title of the report (default: the model names)");
   sub->add_option("--components", args->components, "Principal components in the explained-variance curve (default 10)")
       ->check(CLI::Range(1, 4096));
-  sub->add_flag(
-      "!--no-exact", args->exact,
+  sub->add_flag_callback(
+      "--no-exact", [args] { args->exact = false; },
       "Skip the exact all-pairs pass (its table, the distributions and the per-token chart): for a quick look "
       "at very large vocabularies");
-  sub->callback([args] { run_report(*args); });
+  sub->callback([args, samples] {
+    args->samples_given = samples->count() > 0;
+    run_report(*args);
+  });
 }
 
 const VerbRegistration kRegistration("report", 80, setup_report);

@@ -11,6 +11,7 @@
 
 #include "cli/progress.hpp"
 #include "cli/verb.hpp"
+#include "cli/version.hpp"
 #include "embstat/analysis/sampled_bf16.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/output/table.hpp"
@@ -35,7 +36,10 @@ template <class Rows>
 SampleSummary run_on(const Rows& rows, const std::vector<std::int64_t>& ids, const SampleArgs& args,
                      const std::string& label) {
   std::vector<std::int64_t> targets = explicit_targets(args);
-  if (targets.empty()) targets = draw_targets(ids, args.samples, args.seed);
+  if (targets.empty()) {
+    check_samples(args.samples, args.samples_given, static_cast<std::int64_t>(ids.size()), label);
+    targets = draw_targets(ids, args.samples, args.seed);
+  }
   ProgressBar bar("sampling " + label);
   SampleOptions options;
   options.progress = bar.callback();
@@ -216,6 +220,7 @@ void print_json(const std::vector<SampleRow>& rows, const SampleArgs& args, std:
   }
   nlohmann::ordered_json doc = {{"models", models}};
   if (args.targets.empty()) doc["seed"] = args.seed;
+  stamp_json(doc, "sample");
   out << doc.dump(2) << '\n';
 }
 
@@ -312,7 +317,8 @@ void setup_sample(CLI::App& app) {
   auto* samples = sub->add_option("--samples,-n", args->samples, "Number of random target rows (default 50)")
                       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
   sub->add_option("--seed", args->seed,
-                  "Seed of the target draw (std::mt19937_64) and of the --baseline matrix (default 0)");
+                  "Seed of the target draw (std::mt19937_64) and of the --baseline matrix (default 0)")
+      ->check(non_negative_integer());
   sub->add_option("--targets", args->targets, "Target row ids instead of random ones, e.g. 0-9,35,151643")
       ->excludes(samples);
   sub->add_flag("--baseline", args->baseline,
@@ -323,17 +329,20 @@ void setup_sample(CLI::App& app) {
                   "name, none; baselines last")
       ->check(CLI::IsMember(kSortKeys));
   add_format_option(sub, args->format);
-  sub->callback([args] {
+  sub->callback([args, samples] {
+    args->samples_given = samples->count() > 0;
     std::vector<SampleRow> rows;
     std::vector<std::pair<std::int64_t, std::int64_t>> shapes;
-    for (const auto& spec : args->model.models) {
+    EachModel each(args->model);
+    each.run([&](const std::string& spec) {
       rows.push_back(sample_model(spec, *args));
       const std::pair<std::int64_t, std::int64_t> shape{rows.back().rows, rows.back().dim};
       if (std::find(shapes.begin(), shapes.end(), shape) == shapes.end()) shapes.push_back(shape);
-    }
+    });
     if (args->baseline)
       for (const auto& [n, d] : shapes) rows.push_back(sample_baseline(n, d, *args));
-    print_sample_rows(std::move(rows), *args, std::cout);
+    if (!each.all_failed()) print_sample_rows(std::move(rows), *args, std::cout);
+    each.finish();
   });
 }
 

@@ -15,11 +15,12 @@ namespace embstat::cli {
 
 struct SampleArgs {
   ModelArgs model;
-  std::int64_t samples = 50;  // --samples
-  std::uint64_t seed = 0;     // --seed: std::mt19937_64 seed for targets and the baseline
-  std::string targets;        // --targets: id list; overrides --samples
-  bool baseline = false;      // --baseline: add an N(0,1) matrix of each model's shape
-  bool dedup = false;         // --dedup: merge bit-identical rows first
+  std::int64_t samples = 50;   // --samples
+  bool samples_given = false;  // --samples on the command line (else the default adapts)
+  std::uint64_t seed = 0;      // --seed: std::mt19937_64 seed for targets and the baseline
+  std::string targets;         // --targets: id list; overrides --samples
+  bool baseline = false;       // --baseline: add an N(0,1) matrix of each model's shape
+  bool dedup = false;          // --dedup: merge bit-identical rows first
   std::string sort = "fraction";
   std::string format = "text";
 };

@@ -15,6 +15,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "cli/verb.hpp"
+#include "cli/version.hpp"
 #include "embstat/analysis/all_pairs.hpp"
 #include "embstat/analysis/id_ranges.hpp"
 #include "embstat/analysis/sign_pairs.hpp"
@@ -224,7 +225,9 @@ void print_json(const std::vector<ModelTokens>& models, const TokensArgs& args, 
                   {"tokens", tokens},
                   {"ranges", ranges}});
   }
-  out << nlohmann::ordered_json{{"models", jm}}.dump() << '\n';  // compact: a row per token
+  nlohmann::ordered_json doc = {{"models", jm}};
+  stamp_json(doc, "tokens");
+  out << doc.dump() << '\n';  // compact: a row per token
 }
 
 void setup_tokens(CLI::App& app) {
@@ -252,13 +255,20 @@ void setup_tokens(CLI::App& app) {
   sub->callback([args] {
     const OutputFormat format = parse_output_format(args->format);
     std::vector<ModelTokens> models;
-    for (const auto& spec : args->model.models) models.push_back(run_model(spec, *args));
-    if (format == OutputFormat::Csv) return print_csv(models, std::cout);
-    if (format == OutputFormat::Json) return print_json(models, *args, std::cout);
-    for (std::size_t k = 0; k < models.size(); ++k) {
-      if (k) std::cout << '\n';
-      print_tables(models[k], *args, format, std::cout);
+    EachModel each(args->model);
+    each.run([&](const std::string& spec) { models.push_back(run_model(spec, *args)); });
+    if (each.all_failed()) return each.finish();
+    if (format == OutputFormat::Csv) {
+      print_csv(models, std::cout);
+    } else if (format == OutputFormat::Json) {
+      print_json(models, *args, std::cout);
+    } else {
+      for (std::size_t k = 0; k < models.size(); ++k) {
+        if (k) std::cout << '\n';
+        print_tables(models[k], *args, format, std::cout);
+      }
     }
+    each.finish();
   });
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/common.hpp"
 #include "cli/verb.hpp"
+#include "cli/version.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/output/table.hpp"
 
@@ -67,6 +68,7 @@ void setup_vocab(CLI::App& app) {
       j["tokenizer"] = model.vocab.kind;
       j["vocab_size"] = n_vocab;
       j["tokens"] = std::move(tokens);
+      stamp_json(j, "vocab");
       std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
       return;
     }

@@ -86,6 +86,35 @@ Model open_tokenizer_json(const std::string& path, const OpenOptions& options) {
   return model;
 }
 
+// A llama2.c tokenizer (tok512.bin, tokenizer.bin) shares the checkpoint's .bin and has no magic
+// either: when the checkpoint reader refuses a file that reads whole as a tokenizer, say what it is.
+Model open_llama2c_bin(const std::string& path, const OpenOptions& options) {
+  try {
+    return open_llama2c(path, options);
+  } catch (const Error& checkpoint_error) {
+    if (checkpoint_error.kind() != ErrorKind::Format) throw;
+    Vocabulary vocab;
+    try {
+      vocab = load_llama2c_tokenizer(path, -1);
+    } catch (const Error&) {
+      throw checkpoint_error;  // neither: the checkpoint reader's reason is the useful one
+    }
+    if (vocab.empty()) throw;
+    if (options.require_matrix)
+      throw Error(ErrorKind::Usage, path,
+                  fmt::format("a llama2.c tokenizer ({} tokens), not a checkpoint: it is read from beside its "
+                              "checkpoint (tok{}.bin or tokenizer.bin); give the checkpoint (embstat vocab reads it)",
+                              vocab.size(), vocab.size()));
+    Model model;
+    model.spec = path;
+    model.name = fs::path(path).filename().string();
+    model.format = "llama2.c tokenizer";
+    model.files.push_back(path);
+    model.vocab = std::move(vocab);
+    return model;
+  }
+}
+
 Model open_file(const std::string& path, const OpenOptions& options) {
   const auto head = read_prefix(path, 16);
   const std::string ext = lower_extension(path);
@@ -106,7 +135,7 @@ Model open_file(const std::string& path, const OpenOptions& options) {
   if (ext == ".npy") return open_npy(path, options);
   if (ext == ".pt" || ext == ".pth" || ext == ".ckpt" || ext == ".pkl")
     throw Error(ErrorKind::Unsupported, path, std::string("a PyTorch file: ") + std::string(kPickleAdvice));
-  if (ext == ".bin") return open_llama2c(path, options);  // the legacy format has no magic
+  if (ext == ".bin") return open_llama2c_bin(path, options);  // the legacy format has no magic
   throw Error(ErrorKind::Unsupported, path,
               "unrecognised file: not safetensors, GGUF, NumPy .npy or a llama2.c checkpoint (.bin)");
 }

@@ -195,7 +195,7 @@ void set_matrix(Model& model, const OpenedFile& opened, const SafetensorsTensor&
   model.has_output_matrix = pick.has_output_matrix;
   model.notes.insert(model.notes.end(), pick.notes.begin(), pick.notes.end());
   if (options.tensor.empty()) {
-    auto notes = shape_notes(t.name, t.shape, model.config);
+    auto notes = shape_notes(printable(t.name), t.shape, model.config, opened.path);
     model.notes.insert(model.notes.end(), notes.begin(), notes.end());
   }
 }

@@ -136,12 +136,14 @@ std::string shape_string(std::span<const std::int64_t> shape) {
 }
 
 std::vector<std::string> shape_notes(const std::string& name, std::span<const std::int64_t> shape,
-                                     const ModelConfig& config) {
+                                     const ModelConfig& config, const std::string& path) {
   std::vector<std::string> notes;
   if (shape.size() != 2) return notes;
   if (config.vocab_size && shape[0] != *config.vocab_size)
-    notes.push_back(
-        fmt::format("'{}' has {} rows but config.json says vocab_size {}", name, shape[0], *config.vocab_size));
+    throw Error(ErrorKind::Format, path,
+                fmt::format("'{}' has {} rows but config.json says vocab_size {}: the weights and their config "
+                            "disagree (--tensor {} reads the tensor anyway)",
+                            name, shape[0], *config.vocab_size, name));
   if (config.hidden_size && shape[1] != *config.hidden_size)
     notes.push_back(
         fmt::format("'{}' has {} columns but config.json says hidden_size {}", name, shape[1], *config.hidden_size));

@@ -53,10 +53,12 @@ struct TensorPick {
 TensorPick pick_embedding_tensor(std::span<const TensorCandidate> tensors, const OpenOptions& options,
                                  const ModelConfig& config, const std::string& path);
 
-// Notes (not errors) when a chosen tensor's shape disagrees with config.json:
-// rows != vocab_size or cols != hidden_size. Empty when consistent or unknown.
+// Checks a detected tensor's shape against config.json. Rows != vocab_size: the weights and
+// their config disagree, Error(Format) at `path` (vocab_size is the embedding's row count in
+// every Hugging Face model). Columns != hidden_size: a note, since some models (ALBERT) embed in
+// fewer dimensions than their hidden size. Empty when consistent or unknown.
 std::vector<std::string> shape_notes(const std::string& name, std::span<const std::int64_t> shape,
-                                     const ModelConfig& config);
+                                     const ModelConfig& config, const std::string& path);
 
 // "[151936, 1024]"
 std::string shape_string(std::span<const std::int64_t> shape);

@@ -343,13 +343,23 @@ TEST(SafetensorsOpen, ConfigUntiedWithoutOutputTensorIsAnError) {
   EXPECT_FALSE(open_safetensors_folder(dir.path(), {})->tied);
 }
 
-TEST(SafetensorsOpen, ShapeDisagreeingWithConfigIsANote) {
+TEST(SafetensorsOpen, RowsDisagreeingWithConfigAreMalformed) {
   TempDir dir("st-shape");
-  fixtures::write_file(dir / "model.safetensors", small_model().build());
+  fixtures::write_file(dir / "model.safetensors", small_model().build());  // 4 rows x 3
   fixtures::write_text(dir / "config.json", R"({"vocab_size": 5, "hidden_size": 3})");
+  expect_error([&] { open_safetensors_folder(dir.path(), {}); }, ErrorKind::Format);
+  OpenOptions o;  // --tensor reads it anyway
+  o.tensor = "model.embed_tokens.weight";
+  EXPECT_EQ(open_safetensors_folder(dir.path(), o)->matrix.n_rows, 4);
+}
+
+TEST(SafetensorsOpen, ColumnsDisagreeingWithConfigAreANote) {
+  TempDir dir("st-cols");
+  fixtures::write_file(dir / "model.safetensors", small_model().build());  // 4 rows x 3
+  fixtures::write_text(dir / "config.json", R"({"vocab_size": 4, "hidden_size": 8})");
   const Model m = open_safetensors_folder(dir.path(), {}).value();
   bool found = false;
-  for (const auto& n : m.notes) found |= n.find("config.json says vocab_size 5") != std::string::npos;
+  for (const auto& n : m.notes) found |= n.find("config.json says hidden_size 8") != std::string::npos;
   EXPECT_TRUE(found);
 }
 

@@ -66,12 +66,20 @@ TEST(TensorNames, ShapeNotes) {
   ModelConfig c;
   c.vocab_size = 100;
   c.hidden_size = 8;
-  const std::vector<std::int64_t> shape = {101, 9};
-  const auto notes = shape_notes("e", shape, c);
-  ASSERT_EQ(notes.size(), 2u);
-  EXPECT_TRUE(contains(notes[0], "101 rows but config.json says vocab_size 100"));
+  const std::vector<std::int64_t> rows_off = {101, 8};
+  try {
+    shape_notes("e", rows_off, c, "m");
+    ADD_FAILURE() << "rows that contradict vocab_size must be an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Format);
+    EXPECT_TRUE(contains(e.what(), "101 rows but config.json says vocab_size 100"));
+  }
+  const std::vector<std::int64_t> cols_off = {100, 9};
+  const auto notes = shape_notes("e", cols_off, c, "m");
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_TRUE(contains(notes[0], "9 columns but config.json says hidden_size 8"));
   const std::vector<std::int64_t> good = {100, 8};
-  EXPECT_TRUE(shape_notes("e", good, c).empty());
+  EXPECT_TRUE(shape_notes("e", good, c, "m").empty());
 }
 
 TEST(TensorNames, OnlyTwoDimensionalTensorFallback) {
