@@ -58,7 +58,7 @@ if(EXISTS ${_stories_dir}/stories260K.bin)
 
   add_test(NAME e2e.vocab.json COMMAND ${EMBSTAT_EXE} vocab ${_bin} --ids 0-1,300 --format json)
   set_tests_properties(e2e.vocab.json PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
-    "\"tokens\":\\[{\"id\":0,\"text\":\"<unk>\",\"display\":\"<unk>\"},{\"id\":1,\"text\":\"\\\\n<s>\\\\n\",\"display\":\"\\\\\\\\n<s>\\\\\\\\n\"},{\"id\":300,\"text\":\" ha\",\"display\":\" ha\"}\\]}")
+    "\"tokens\":\\[{\"id\":0,\"text\":\"<unk>\",\"display\":\"<unk>\"},{\"id\":1,\"text\":\"\\\\n<s>\\\\n\",\"display\":\"\\\\\\\\n<s>\\\\\\\\n\"},{\"id\":300,\"text\":\" ha\",\"display\":\" ha\"}\\],\"embstat\":{\"version\":\"[0-9.]+\",\"command\":\"vocab\"}}")
   add_test(NAME e2e.vocab.text COMMAND ${EMBSTAT_EXE} vocab ${_bin} --ids 0-2,300)
   set_tests_properties(e2e.vocab.text PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
     "^  0  \"<unk>\"\n  1  \"\\\\n<s>\\\\n\"\n  2  \"\\\\n</s>\\\\n\"\n300  \" ha\"\n$")

@@ -55,7 +55,7 @@ if(EXISTS ${_stories})
     "Model +Rows +Dim +Targets +Min +Max +Mean +Median +Cos ≥ 0 +Cos < 0 +Fraction ≥ 0\n.*stories260K.gguf +512 +64 +50 +-0.38 ±0.[0-9][0-9] .* 0.6772 ±0.2042\nrandom N\\(0,1\\) 512×64 +512 +64 +50 .* 0.4[0-9]+ ±0.0[0-9]+\n.*seed 0")
   add_test(NAME e2e.sample.json COMMAND ${EMBSTAT_EXE} -q sample ${_stories} --format json)
   set_tests_properties(e2e.sample.json PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
-    "^{\n  \"models\": \\[\n    {\n      \"model\": \"stories260K.gguf\",\n      \"rows\": 512,\n      \"dim\": 64,\n      \"targets\": \\[\n        62,\n        172,.*\"fraction_non_negative\": 0.677221135029354[0-9]*,\n      \"per_target\": \\[\n        {\n          \"id\": 62,\n          \"text\": \"[^\"]*\",\n          \"min\": .*\"non_negative\": [0-9]+,\n          \"negative\": [0-9]+\n        }.*\"std\": {.*\"rows_used\": 512,.*\"seed\": 0\n}")
+    "^{\n  \"models\": \\[\n    {\n      \"model\": \"stories260K.gguf\",\n      \"rows\": 512,\n      \"dim\": 64,\n      \"targets\": \\[\n        62,\n        172,.*\"fraction_non_negative\": 0.677221135029354[0-9]*,\n      \"per_target\": \\[\n        {\n          \"id\": 62,\n          \"text\": \"[^\"]*\",\n          \"min\": .*\"non_negative\": [0-9]+,\n          \"negative\": [0-9]+\n        }.*\"std\": {.*\"rows_used\": 512,.*\"seed\": 0,\n  \"embstat\": {\n    \"version\": \"[0-9.]+\",\n    \"command\": \"sample\"\n  }\n}")
   add_test(NAME e2e.sample.csv_baseline_sorted COMMAND ${EMBSTAT_EXE} -q sample ${_stories}
     ${_data}/gguf-quant/emb64x512-q4_0.gguf --sort name --baseline --format csv)
   set_tests_properties(e2e.sample.csv_baseline_sorted PROPERTIES LABELS data PASS_REGULAR_EXPRESSION
