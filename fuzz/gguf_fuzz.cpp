@@ -10,6 +10,7 @@
 #include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/formats/gguf.hpp"
+#include "fuzz/touch_model.hpp"
 
 namespace {
 
@@ -37,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto vocab = embstat::gguf_vocabulary(file);
       for (std::size_t i = 0; i < vocab.size() && i < 256; ++i)
         sink += vocab.display(static_cast<std::int64_t>(i)).size();
-    } catch (const embstat::Error&) {
+    } catch (const embstat::Error& e) {
+      embstat_fuzz::check_printable(e.what());
     }
     std::vector<float> row;
     for (const auto& t : file.tensors) {
@@ -48,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     volatile std::uint64_t keep = sink;
     (void)keep;
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
   }
   return 0;
 }

@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::span<const std::uint8_t> bytes(data, size);
   try {
     check_layout(embstat::parse_llama2c_header(bytes, "fuzz/model.bin"), size);
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
     return 0;
   }
   static embstat_fuzz::ScratchFile scratch("model.bin");
@@ -49,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       embstat::OpenOptions options;
       options.matrix = choice;
       embstat_fuzz::touch_model(embstat::open_llama2c(path, options));
-    } catch (const embstat::Error&) {
+    } catch (const embstat::Error& e) {
+      embstat_fuzz::check_printable(e.what());
     }
   }
   return 0;

@@ -7,6 +7,7 @@
 
 #include "embstat/base/error.hpp"
 #include "embstat/vocab/loaders.hpp"
+#include "fuzz/touch_model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::uint8_t> bytes(data, size);
@@ -14,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       const embstat::Vocabulary vocab = embstat::parse_llama2c_tokenizer(bytes, n_tokens, "fuzz/tokenizer.bin");
       for (std::size_t i = 0; i < vocab.size(); ++i) (void)vocab.display(static_cast<std::int64_t>(i));
-    } catch (const embstat::Error&) {
+    } catch (const embstat::Error& e) {
+      embstat_fuzz::check_printable(e.what());
     }
   }
   return 0;

@@ -20,13 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const embstat::NpyHeader h = embstat::parse_npy_header(bytes, "fuzz.npy");
     if (h.data_offset > size || h.data_bytes != size - h.data_offset || h.shape.size() != 2) std::abort();
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
     return 0;
   }
   static embstat_fuzz::ScratchFile scratch("array.npy");
   try {
     embstat_fuzz::touch_model(embstat::open_npy(scratch.write(bytes), embstat::OpenOptions{}));
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
   }
   return 0;
 }

@@ -34,7 +34,8 @@ void open_as_file(std::span<const std::uint8_t> bytes, const embstat::Safetensor
       embstat::OpenOptions options;
       options.tensor = name;
       embstat_fuzz::touch_model(embstat::open_safetensors_file(path, options));
-    } catch (const embstat::Error&) {
+    } catch (const embstat::Error& e) {
+      embstat_fuzz::check_printable(e.what());
     }
   }
 }
@@ -46,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   embstat::SafetensorsHeader header;
   try {
     header = embstat::parse_safetensors_header(bytes, "fuzz.safetensors");
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
     return 0;
   }
   std::uint64_t sink = header.metadata.size();

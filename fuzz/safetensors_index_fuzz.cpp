@@ -13,6 +13,7 @@
 
 #include "embstat/base/error.hpp"
 #include "embstat/formats/safetensors.hpp"
+#include "fuzz/touch_model.hpp"
 
 namespace {
 
@@ -39,13 +40,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (escapes_folder(shard)) std::abort();
       sink += name.size() + shard.size();
     }
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
   }
   try {
     const embstat::ModelConfig config = embstat::parse_model_config(json, "fuzz/config.json");
     sink += static_cast<std::uint64_t>(config.vocab_size.value_or(0) + config.hidden_size.value_or(0));
     sink += config.tie_word_embeddings.value_or(false) + config.architecture.size();
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
   }
   volatile std::uint64_t keep = sink;
   (void)keep;

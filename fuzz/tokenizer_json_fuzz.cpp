@@ -6,6 +6,7 @@
 
 #include "embstat/base/error.hpp"
 #include "embstat/vocab/loaders.hpp"
+#include "fuzz/touch_model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view json(reinterpret_cast<const char*>(data), size);
@@ -17,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)vocab.utf8(id);
     }
     if (!vocab.empty()) (void)vocab.find(vocab.token(0).piece);
-  } catch (const embstat::Error&) {
+  } catch (const embstat::Error& e) {
+    embstat_fuzz::check_printable(e.what());
   }
   return 0;
 }

@@ -11,7 +11,8 @@
 #
 # New inputs the fuzzer finds go to BUILD_DIR/corpus/<name>/ (kept between runs, so a local
 # campaign resumes where it stopped); fuzz/corpus/ is only read. Per-target statistics
-# (executions, coverage, corpus size) are written to BUILD_DIR/fuzz-stats.tsv.
+# (executions, coverage, corpus size) are written to BUILD_DIR/fuzz-stats.tsv. Each target fuzzes
+# with a dictionary: fuzz/dict/<name>.dict and fuzz/dict/hostile_text.dict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
@@ -38,6 +39,12 @@ run_one() {  # name build seconds
   rm -rf "$seeds"
   mkdir -p "$seeds"
   find "fuzz/corpus/$name" -type f -size -65k -exec cp {} "$seeds/" \;
+  # Dictionary: the target's own words (fuzz/dict/<name>.dict) plus the hostile bytes every
+  # target gets (fuzz/dict/hostile_text.dict: control bytes, escape sequences, invalid UTF-8).
+  local dict="$build/dict/$name.dict"
+  mkdir -p "$(dirname "$dict")"
+  cat fuzz/dict/hostile_text.dict > "$dict"
+  if [ -f "fuzz/dict/$name.dict" ]; then cat "fuzz/dict/$name.dict" >> "$dict"; fi
   export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
   # Two corpus folders: the first receives new inputs. -use_value_profile: guides the fuzzer
@@ -46,7 +53,7 @@ run_one() {  # name build seconds
     -artifact_prefix="$art" "fuzz/corpus/$name" >"$log" 2>&1 || rc=$?
   if [ "$rc" = 0 ]; then
     "$build/fuzz/${name}_fuzz" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 \
-      -rss_limit_mb=2048 -malloc_limit_mb=2048 -use_value_profile=1 -print_final_stats=1 \
+      -rss_limit_mb=2048 -malloc_limit_mb=2048 -use_value_profile=1 -print_final_stats=1 -dict="$dict" \
       -artifact_prefix="$art" >>"$log" 2>&1 || rc=$?
   fi
   local execs cov

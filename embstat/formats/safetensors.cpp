@@ -10,6 +10,7 @@
 
 #include "embstat/base/byte_cursor.hpp"
 #include "embstat/base/checked.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/base/mapped_file.hpp"
 #include "embstat/formats/support.hpp"
@@ -42,17 +43,10 @@ std::optional<std::uint32_t> dtype_bits(std::string_view name) {
   return std::nullopt;
 }
 
-// A tensor name fit for one line of an error message.
+// A tensor name fit for one line of an error message (escaped, cut to 200 bytes).
 std::string printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 200)) {
-    if (c < 0x20 || c == 0x7f)
-      out += fmt::format("\\x{:02x}", c);
-    else
-      out += static_cast<char>(c);
-  }
-  if (s.size() > 200) out += "...";
-  return out;
+  if (s.size() <= 200) return escape_display(s);
+  return escape_display(s.substr(0, 200)) + "...";
 }
 
 // A JSON value for an error message: scalars as written (cut to 40 characters), arrays and

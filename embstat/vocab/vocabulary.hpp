@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "embstat/base/display_text.hpp"
+
 namespace embstat {
 
 enum class TokenType {
@@ -64,26 +66,6 @@ class Vocabulary {
   mutable std::unordered_map<std::string, std::int64_t> piece_index_;  // built on first find()
   mutable std::unordered_map<std::string, std::int64_t> bytes_index_;
 };
-
-// Escapes bytes for one-line display, so that every token is visible and unambiguous:
-//   \n \t \r \\           newline, tab, carriage return, backslash
-//   \xNN               other control bytes (00-1F, 7F) and each byte that is not part of a
-//                      valid UTF-8 sequence (partial, overlong, surrogate, > U+10FFFF)
-//   \uNNNN / \uNNNNN   valid code points that would break, reorder or vanish from the line:
-//                      C1 controls, U+00A0 and the other non-ASCII spaces, soft hyphen,
-//                      zero-width and bidi format characters, U+2028/U+2029, U+FEFF, tags
-// Everything else, the ASCII space included (" the" stays " the"), is kept as is.
-std::string escape_display(std::string_view bytes);
-
-// escape_display() wrapped in double quotes, with '"' itself escaped as \", so leading and
-// trailing spaces stay visible in aligned text output: the token ` the` is shown as `" the"`,
-// the token `say "hi"` as `"say \"hi\""`.
-std::string escape_display_quoted(std::string_view bytes);
-
-// Replaces every invalid UTF-8 sequence with U+FFFD: one per maximal invalid subpart, the
-// Unicode-recommended practice that Python's errors="replace" and Rust's from_utf8_lossy follow
-// ("\xE6\x97" truncated -> one U+FFFD, a surrogate "\xED\xA0\x80" -> three).
-std::string to_valid_utf8(std::string_view bytes);
 
 // Decoders for the spelling conventions.
 std::string decode_byte_level(std::string_view piece);                 // GPT-2 byte-level (Ġ = space)
