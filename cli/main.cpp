@@ -34,7 +34,9 @@ int run_cli(int argc, char** argv) {
     app.set_version_flag("--version", std::string("embstat ") + EMBSTAT_VERSION);
     int threads = 0;
     bool quiet = false;
-    app.add_option("--threads", threads, "Threads to use (default: all cores)")->check(CLI::Range(1, 1024));
+    app.add_option("--threads", threads,
+                   "Threads to use (default: all cores; at most 2 per core: a larger number is lowered, saying so)")
+        ->check(CLI::Range(1, cli::kMaxThreadsOption));
     app.add_flag("-q,--quiet", quiet, "No progress bars");
     app.require_subcommand(0, 1);
     app.fallthrough();
@@ -43,7 +45,7 @@ int run_cli(int argc, char** argv) {
     std::sort(verbs.begin(), verbs.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
     for (auto& verb : verbs) verb.setup(app);
     app.parse_complete_callback([&] {
-      if (threads > 0) cli::set_thread_count(threads);
+      cli::set_thread_count(threads);
       if (quiet) cli::ProgressBar::set_enabled(false);
     });
 
@@ -52,7 +54,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "embstat: %s (see embstat --help)\n", e.what());
+    cli::print_line(std::string(e.what()) + " (see embstat --help)");
     return exit_code(ErrorKind::Usage);
   }
   return 0;
@@ -66,13 +68,13 @@ int main(int argc, char** argv) {
   try {
     return run_cli(argc, argv);
   } catch (const Error& e) {
-    std::fprintf(stderr, "embstat: %s\n", e.what());
+    cli::print_line(e.what());
     return exit_code(e.kind());
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "embstat: out of memory\n");
     return exit_code(ErrorKind::Io);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "embstat: internal error: %s\n", e.what());
+    cli::print_line(std::string("internal error: ") + e.what());
     return exit_code(ErrorKind::Internal);
   } catch (...) {
     std::fprintf(stderr, "embstat: internal error: unknown exception\n");

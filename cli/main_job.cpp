@@ -9,6 +9,7 @@
 
 #include "cli/common.hpp"
 #include "cli/verb_sample.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/formats/hf_cache.hpp"
 
@@ -32,7 +33,8 @@ int run_main_job() {
     std::cout << "No models found in the local caches. Looked in:\n";
     for (const auto& dir : searched) {
       std::error_code ec;
-      std::cout << "  " << dir << (std::filesystem::is_directory(dir, ec) ? "" : "  (absent)") << '\n';
+      std::cout << "  " << escape_unprintable(dir) << (std::filesystem::is_directory(dir, ec) ? "" : "  (absent)")
+                << '\n';
     }
     std::cout << "Analyse any model with: embstat sample MODEL (a file, a folder or a cached hub id).\n"
               << "Meanwhile, the study's control: a random N(0,1) matrix of Qwen3-0.6B's shape.\n\n";
@@ -40,14 +42,14 @@ int run_main_job() {
     shapes.emplace_back(kDefaultBaselineRows, kDefaultBaselineDim);
   } else {
     std::cout << fmt::format("Found {} model{} in the local caches:\n", models.size(), models.size() == 1 ? "" : "s");
-    for (const auto& m : models) std::cout << "  " << m << '\n';
+    for (const auto& m : models) std::cout << "  " << escape_unprintable(m) << '\n';
     std::cout << '\n';
     std::cout.flush();
     for (const auto& spec : models) {
       try {
         rows.push_back(sample_model(spec, args));
       } catch (const Error& e) {  // one unreadable model must not hide the others
-        std::fprintf(stderr, "embstat: skipping %s: %s\n", spec.c_str(), e.what());
+        print_line("skipping " + spec + ": " + e.what());
         continue;
       }
       const std::pair<std::int64_t, std::int64_t> shape{rows.back().rows, rows.back().dim};

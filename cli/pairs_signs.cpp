@@ -1,4 +1,5 @@
 #include "cli/pairs_signs.hpp"
+#include "embstat/output/json_text.hpp"
 
 #include <fmt/format.h>
 
@@ -11,7 +12,11 @@ nlohmann::ordered_json model_rows_json(const PairsModelRows& r) {
           {"rows", r.rows},
           {"dim", r.dim},
           {"rows_used", r.rows_used},
-          {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}}};
+          {"excluded_rows",
+           {{"padding", r.padding_rows},
+            {"zero", r.zero_rows},
+            {"merged", r.merged_rows},
+            {"non_finite", r.non_finite_rows}}}};
 }
 
 void print_pairs_signs(const std::vector<PairsSigns>& rows, OutputFormat format, std::ostream& out) {
@@ -90,7 +95,7 @@ void print_pairs_signs(const std::vector<PairsSigns>& rows, OutputFormat format,
                                         {"exact_fallback", s.exact_fallback}});
         models.push_back(std::move(m));
       }
-      out << nlohmann::ordered_json{{"models", models}}.dump(2) << '\n';
+      out << json_text(nlohmann::ordered_json{{"models", models}}, 2) << '\n';
       return;
     }
   }

@@ -9,8 +9,10 @@
 #include "cli/common.hpp"
 #include "cli/verb.hpp"
 #include "embstat/analysis/row_set.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/formats/tensor_names.hpp"
+#include "embstat/output/json_text.hpp"
 
 namespace embstat::cli {
 
@@ -70,7 +72,7 @@ std::string config_text(const ModelConfig& c) {
 void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, std::int64_t n_tokens) {
   constexpr int kKeyWidth = 14;
   auto line = [&](std::string_view key, const std::string& value) {
-    std::cout << fmt::format("{:<{}}{}\n", key, kKeyWidth, value);
+    std::cout << fmt::format("{:<{}}{}\n", key, kKeyWidth, escape_unprintable(value));
   };
   line("model", model.name);
   line("format", model.format);
@@ -157,7 +159,7 @@ void print_json(const Model& model, const std::vector<std::int64_t>& zero_rows, 
     tokens.push_back({{"id", id}, {"text", model.vocab.utf8(id)}, {"display", model.vocab.display(id)}});
   j["first_tokens"] = tokens;
   j["notes"] = model.notes;
-  std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  std::cout << json_text(j, 2) << "\n";
 }
 
 void setup_inspect(CLI::App& app) {

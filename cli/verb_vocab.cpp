@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "cli/verb.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -67,7 +68,7 @@ void setup_vocab(CLI::App& app) {
       j["tokenizer"] = model.vocab.kind;
       j["vocab_size"] = n_vocab;
       j["tokens"] = std::move(tokens);
-      std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      std::cout << json_text(j) << "\n";
       return;
     }
     if (format == OutputFormat::Text) {
