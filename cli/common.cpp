@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "cli/progress.hpp"
 #include "embstat/analysis/bf16_kernels.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/dtype.hpp"
 #include "embstat/base/error.hpp"
 
@@ -54,6 +56,20 @@ void check_samples(std::int64_t samples, bool given, std::int64_t rows_used, con
     throw_usage(fmt::format("--samples {} is more than the {} rows {} has to draw from", samples, rows_used, model));
 }
 
+CLI::Validator finite_range(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v)) return "'" + text + "' is not a finite number";
+        if (v < lo || v > hi) return fmt::format("{} is not in [{}, {}]", text, lo, hi);
+        return {};
+      },
+      fmt::format("FLOAT in [{}, {}]", lo, hi));
+}
+
+const CLI::Validator kNonEmptyPath(
+    [](std::string& text) -> std::string { return text.empty() ? "the file name is empty" : std::string(); }, "PATH");
+
 void add_format_option(CLI::App* sub, std::string& format) {
   sub->add_option("--format", format, "Output format: text, markdown, csv or json")
       ->check(CLI::IsMember({"text", "table", "markdown", "md", "csv", "json"}));
@@ -74,7 +90,7 @@ RowFilter row_filter(const Model& model, const ModelArgs& args, bool dedup) {
 
 RowSet load_row_set(const Model& model, const ModelArgs& args, bool dedup) {
   RowSet rows = make_row_set(decode_to_f32(model.matrix), row_filter(model, args, dedup));
-  note_excluded_rows(model, rows);
+  announce_rows(model, row_counts(rows));
   return rows;
 }
 
@@ -87,22 +103,42 @@ RowSet load_streamed_row_set(const Model& model, const ModelArgs& args) {
     const auto [lo, hi] = std::minmax_element(rows.norms.begin(), rows.norms.end());
     if (!bf16_norms_in_range(*lo, *hi)) return load_row_set(model, args);
   }
-  note_excluded_rows(model, rows);
+  announce_rows(model, row_counts(rows));
   return rows;
 }
 
-void note_excluded_rows(const Model& model, const RowSet& rows) {
+void print_line(std::string_view text) {
+  const std::string line = "embstat: " + escape_unprintable(text) + "\n";
+  std::fputs(line.c_str(), stderr);
+}
+
+RowCounts row_counts(const RowSet& rows) {
+  RowCounts c;
+  c.total = rows.n_total;
+  c.used = rows.size();
+  c.padding = static_cast<std::int64_t>(rows.padding_rows.size());
+  c.zero = static_cast<std::int64_t>(rows.zero_rows.size());
+  c.non_finite = static_cast<std::int64_t>(rows.non_finite_rows.size());
+  c.merged = static_cast<std::int64_t>(rows.merged_rows.size());
+  return c;
+}
+
+void announce_rows(const Model& model, const RowCounts& counts) {
   std::string parts;
-  auto add = [&](std::size_t n, const char* what) {
+  auto add = [&](std::int64_t n, const char* what) {
     if (n == 0) return;
     parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", n, what);
   };
-  add(rows.padding_rows.size(), "padding rows (no token)");
-  add(rows.zero_rows.size(), "zero-norm rows");
-  add(rows.merged_rows.size(), "duplicate rows merged");
+  add(counts.padding, "padding rows (no token)");
+  add(counts.zero, "zero-norm rows");
+  add(counts.non_finite, "rows holding NaN or Inf");
+  add(counts.merged, "duplicate rows merged");
+  if (counts.used == 0 && counts.total > 0)
+    throw Error(ErrorKind::Format, model.name,
+                fmt::format("no usable rows: all {} are left out ({})", counts.total, parts));
+  for (const auto& note : model.notes) print_line(model.name + ": " + note);
   if (!parts.empty())
-    std::fprintf(stderr, "embstat: %s: excluded %s; %lld of %lld rows used\n", model.name.c_str(), parts.c_str(),
-                 static_cast<long long>(rows.size()), static_cast<long long>(rows.n_total));
+    print_line(fmt::format("{}: excluded {}; {} of {} rows used", model.name, parts, counts.used, counts.total));
 }
 
 std::vector<std::int64_t> parse_id_list(std::string_view spec) {
@@ -162,8 +198,17 @@ int thread_count() {
   return g_threads > 0 ? g_threads : omp_get_max_threads();
 }
 void set_thread_count(int n) {
+  const int cores = std::max(1, omp_get_num_procs());
+  const int cap = kThreadsPerCore * cores;
+  const bool asked = n > 0;
+  if (!asked) n = omp_get_max_threads();
+  if (n > cap) {
+    print_line(fmt::format("{} {} is more than {} threads per core on this machine's {} cores: using {}",
+                           asked ? "--threads" : "OMP_NUM_THREADS", n, kThreadsPerCore, cores, cap));
+    n = cap;
+  }
   g_threads = n;
-  if (n > 0) omp_set_num_threads(n);
+  omp_set_num_threads(n);
 }
 
 }  // namespace embstat::cli

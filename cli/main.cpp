@@ -59,7 +59,9 @@ int run_cli(int argc, char** argv) {
     bool quiet = false;
     std::string completion;
     bool man = false, list_models = false;
-    app.add_option("--threads", threads, "Threads to use (default: all cores)")->check(CLI::Range(1, 1024));
+    app.add_option("--threads", threads,
+                   "Threads to use (default: all cores; at most 2 per core: a larger number is lowered, saying so)")
+        ->check(CLI::Range(1, cli::kMaxThreadsOption));
     app.add_flag("-q,--quiet", quiet, "No progress bars");
     // For the build and the shell completions, not listed in --help (empty group).
     app.add_option("--completion", completion, "Print a completion script")
@@ -75,7 +77,7 @@ int run_cli(int argc, char** argv) {
     for (auto& verb : verbs) verb.setup(app);
     setup_help(app);
     app.parse_complete_callback([&] {
-      if (threads > 0) cli::set_thread_count(threads);
+      cli::set_thread_count(threads);
       if (quiet) cli::ProgressBar::set_enabled(false);
     });
 
@@ -97,7 +99,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "embstat: %s (see embstat --help)\n", e.what());
+    cli::print_line(std::string(e.what()) + " (see embstat --help)");
     return exit_code(ErrorKind::Usage);
   }
   return 0;
@@ -113,13 +115,13 @@ int main(int argc, char** argv) {
   } catch (const cli::ExitStatus& e) {  // already reported (several models, some failed)
     return e.status;
   } catch (const Error& e) {
-    std::fprintf(stderr, "embstat: %s\n", e.what());
+    cli::print_line(e.what());
     return exit_code(e.kind());
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "embstat: out of memory\n");
     return exit_code(ErrorKind::Io);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "embstat: internal error: %s\n", e.what());
+    cli::print_line(std::string("internal error: ") + e.what());
     return exit_code(ErrorKind::Internal);
   } catch (...) {
     std::fprintf(stderr, "embstat: internal error: unknown exception\n");

@@ -10,6 +10,7 @@
 
 #include "cli/common.hpp"
 #include "cli/verb_sample.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/formats/hf_cache.hpp"
 #include "embstat/formats/model.hpp"
@@ -102,7 +103,7 @@ int run_main_job() {
       try {
         rows.push_back(sample_model(spec, args));
       } catch (const Error& e) {  // one unreadable model must not hide the others
-        std::fprintf(stderr, "embstat: skipping %s: %s\n", spec.c_str(), e.what());
+        print_line("skipping " + spec + ": " + e.what());
         continue;
       }
       const std::pair<std::int64_t, std::int64_t> shape{rows.back().rows, rows.back().dim};

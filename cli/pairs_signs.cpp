@@ -1,4 +1,5 @@
 #include "cli/pairs_signs.hpp"
+#include "embstat/output/json_text.hpp"
 
 #include <fmt/format.h>
 
@@ -13,7 +14,11 @@ nlohmann::ordered_json model_rows_json(const PairsModelRows& r) {
           {"rows", r.rows},
           {"dim", r.dim},
           {"rows_used", r.rows_used},
-          {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}}};
+          {"excluded_rows",
+           {{"padding", r.padding_rows},
+            {"zero", r.zero_rows},
+            {"merged", r.merged_rows},
+            {"non_finite", r.non_finite_rows}}}};
 }
 
 void print_pairs_signs(const std::vector<PairsSigns>& rows, OutputFormat format, std::ostream& out) {
@@ -94,7 +99,7 @@ void print_pairs_signs(const std::vector<PairsSigns>& rows, OutputFormat format,
       }
       nlohmann::ordered_json doc = {{"models", models}};
       stamp_json(doc, "pairs");
-      out << doc.dump(2) << '\n';
+      out << json_text(doc, 2) << '\n';
       return;
     }
   }

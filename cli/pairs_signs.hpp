@@ -20,11 +20,11 @@ namespace embstat::cli {
 struct PairsModelRows {
   std::string model;
   std::int64_t rows = 0, rows_used = 0, dim = 0;
-  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0;
+  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0, non_finite_rows = 0;
 };
 
 // The keys every per-model JSON object of `pairs` starts with: model, rows, dim, rows_used,
-// excluded_rows {padding, zero, merged}.
+// excluded_rows {padding, zero, merged, non_finite}.
 nlohmann::ordered_json model_rows_json(const PairsModelRows& r);
 
 struct PairsSigns : PairsModelRows {

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "embstat/base/display_text.hpp"
+
 namespace embstat::cli {
 
 namespace {
@@ -25,7 +27,8 @@ void ProgressBar::set_enabled(bool enabled) {
   g_enabled = enabled && ::isatty(STDERR_FILENO) != 0;
 }
 
-ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), start_(Clock::now()), last_draw_(start_) {}
+ProgressBar::ProgressBar(std::string label)
+    : label_(escape_unprintable(label)), start_(Clock::now()), last_draw_(start_) {}
 
 ProgressBar::~ProgressBar() {
   finish();

@@ -19,6 +19,7 @@
 
 #include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 
 namespace embstat::cli {
 namespace {
@@ -208,7 +209,7 @@ std::vector<std::string> export_report_images(const std::string& html_path, cons
   if (exported.is_discarded() || !exported.contains("charts"))
     throw_io(chromium, "the page's chart export is not valid JSON");
   if (!exported["errors"].empty())
-    throw_io(html_path, "the page reported errors while rendering: " + exported["errors"].dump());
+    throw_io(html_path, "the page reported errors while rendering: " + json_text(exported["errors"]));
   std::vector<std::string> written;
   for (const auto& chart : exported["charts"]) {
     const std::string name = chart.value("name", "");

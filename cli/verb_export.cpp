@@ -29,7 +29,7 @@ void setup_export(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "export", "Write the embedding matrix (or --matrix output) as a float32 .npy, dequantised, all rows");
   add_model_options(sub, args->model, false);
-  sub->add_option("-o,--output", args->output, "The .npy file to write")->required();
+  sub->add_option("-o,--output", args->output, "The .npy file to write")->required()->check(kNonEmptyPath);
   sub->callback([args] {
     if (!ends_with_npy(args->output)) throw_usage("export writes NumPy .npy files: name the output FILE.npy");
     check_can_write(args->output);  // before decoding a matrix of gigabytes
@@ -37,11 +37,10 @@ void setup_export(CLI::App& app) {
     const Matrix m = decode_to_f32(model.matrix);
     write_npy_f32(args->output, m);
     const std::int64_t pad = model.padding_rows();
-    std::fprintf(stderr, "embstat: wrote %s: %lld × %lld float32 from '%s' of %s%s\n", args->output.c_str(),
-                 static_cast<long long>(m.n_rows()), static_cast<long long>(m.n_cols()),
-                 model.tensor ? model.tensor->name.c_str() : "?", model.name.c_str(),
-                 pad > 0 ? fmt::format(" (the last {} rows have no token)", pad).c_str() : "");
-    for (const auto& note : model.notes) std::fprintf(stderr, "embstat: note: %s\n", note.c_str());
+    print_line(fmt::format("wrote {}: {} × {} float32 from '{}' of {}{}", args->output, m.n_rows(), m.n_cols(),
+                           model.tensor ? model.tensor->name : "?", model.name,
+                           pad > 0 ? fmt::format(" (the last {} rows have no token)", pad) : ""));
+    for (const auto& note : model.notes) print_line("note: " + note);
   });
 }
 

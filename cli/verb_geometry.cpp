@@ -20,8 +20,10 @@
 #include "cli/verb.hpp"
 #include "cli/version.hpp"
 #include "embstat/analysis/geometry.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/base/stopwatch.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -88,7 +90,8 @@ GeometryOptions geometry_options(const GeometryArgs& args) {
 // --timings: where one matrix's time went, to stderr (wall and CPU seconds; not in any report
 // format, as they differ from run to run).
 void print_timings(const std::string& name, const std::string& matrix, const Lap& load, const GeometryReport& r) {
-  std::string out = fmt::format("embstat: {} {}: timings, wall s and CPU s of all threads\n", name, matrix);
+  std::string out =
+      fmt::format("embstat: {} {}: timings, wall s and CPU s of all threads\n", escape_unprintable(name), matrix);
   Lap total = load;
   auto add = [&](const std::string& stage, const Lap& t) {
     out += fmt::format("  {:<48} {:8.3f} {:8.3f}\n", stage, t.wall_s, t.cpu_s);
@@ -118,7 +121,6 @@ GeometryReport analyze(const Model& model, const RowSet& rows, const Lap& load, 
 ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
   ModelReport out{open_model(spec, open_options(args.model)), {}, {}};
   const Model& model = out.model;
-  for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   try {
     // The other matrix, when the model has an untied one and the user did not pick a tensor.
     const bool compare = !args.no_output && args.model.tensor.empty() && model.has_output_matrix && !model.tied;
@@ -145,11 +147,9 @@ ModelReport run_model(const std::string& spec, const GeometryArgs& args) {
         if (other_rows->dim() == rows.dim())
           out.input_output = paired_row_cosines(rows, *other_rows);
         else
-          std::fprintf(stderr,
-                       "embstat: %s: input and output matrices differ in dimension (%lld vs %lld): no "
-                       "per-token comparison\n",
-                       model.name.c_str(), static_cast<long long>(rows.dim()),
-                       static_cast<long long>(other_rows->dim()));
+          print_line(
+              fmt::format("{}: input and output matrices differ in dimension ({} vs {}): no per-token comparison",
+                          model.name, rows.dim(), other_rows->dim()));
       }
     }  // the first matrix is freed before the second is analysed
     if (other) {
@@ -187,13 +187,14 @@ class Printer {
  public:
   Printer(std::ostream& out, bool markdown) : out_(out), md_(markdown) {}
 
+  // Headings and lines hold model names and token text: unprintable bytes escaped.
   void heading(const std::string& title, int level) {
     if (md_)
-      out_ << std::string(static_cast<std::size_t>(level + 1), '#') << ' ' << title << "\n\n";
+      out_ << std::string(static_cast<std::size_t>(level + 1), '#') << ' ' << escape_unprintable(title) << "\n\n";
     else
-      out_ << (level == 1 ? "== " : "") << title << (level == 1 ? " ==" : "") << "\n";
+      out_ << (level == 1 ? "== " : "") << escape_unprintable(title) << (level == 1 ? " ==" : "") << "\n";
   }
-  void line(const std::string& s) { out_ << (md_ ? "" : "  ") << s << (md_ ? "\n\n" : "\n"); }
+  void line(const std::string& s) { out_ << (md_ ? "" : "  ") << escape_unprintable(s) << (md_ ? "\n\n" : "\n"); }
   void table(const Table& t) {
     if (md_) {
       t.render_markdown(out_);
@@ -205,7 +206,7 @@ class Printer {
       for (std::string l; std::getline(lines, l);) out_ << "    " << l << "\n";
     }
   }
-  void bullet(const std::string& s) { out_ << (md_ ? "- " : "    ") << s << "\n"; }
+  void bullet(const std::string& s) { out_ << (md_ ? "- " : "    ") << escape_unprintable(s) << "\n"; }
   void gap() {
     if (!md_) out_ << "\n";
   }
@@ -224,6 +225,7 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
   std::string excluded;
   if (r.padding_rows) excluded += fmt::format(", {} padding rows", r.padding_rows);
   if (!r.zero_rows.empty()) excluded += fmt::format(", {} zero rows", r.zero_rows.size());
+  if (!r.non_finite_rows.empty()) excluded += fmt::format(", {} rows holding NaN or Inf", r.non_finite_rows.size());
   if (r.merged_rows) excluded += fmt::format(", {} duplicates merged", r.merged_rows);
   heading(fmt::format("{} — {} embedding: {} of {} rows × {}{}", name, m.matrix, r.rows, r.total_rows, r.dim,
                       excluded.empty() ? "" : " (excluded" + excluded + ")"),
@@ -363,11 +365,15 @@ void Printer::report(const std::string& name, const MatrixReport& m, const Vocab
   // 6. Odd rows.
   heading("Odd rows", 2);
   {
-    std::string zero = fmt::format("zero rows: {}", r.zero_rows.size());
-    for (std::size_t i = 0; i < r.zero_rows.size() && i < 10; ++i)
-      zero += fmt::format("{}{} {}", i ? ", " : " (", r.zero_rows[i], text_of(vocab, r.zero_rows[i]));
-    if (!r.zero_rows.empty()) zero += r.zero_rows.size() > 10 ? ", ...)" : ")";
-    line(zero);
+    auto listed = [&](const char* what, const std::vector<std::int64_t>& ids) {
+      std::string text = fmt::format("{}: {}", what, ids.size());
+      for (std::size_t i = 0; i < ids.size() && i < 10; ++i)
+        text += fmt::format("{}{} {}", i ? ", " : " (", ids[i], text_of(vocab, ids[i]));
+      if (!ids.empty()) text += ids.size() > 10 ? ", ...)" : ")";
+      line(text);
+    };
+    listed("zero rows", r.zero_rows);
+    if (!r.non_finite_rows.empty()) listed("rows holding NaN or Inf", r.non_finite_rows);
     const Duplicates& d = r.duplicates;
     line(fmt::format(
         "bit-identical rows ({}): {} groups covering {} rows; --dedup would merge {}; {} of all pairs "
@@ -435,7 +441,8 @@ void print_csv(const std::vector<ModelReport>& models, std::ostream& out) {
            {"rogue_share"},
            {"duplicate_groups"},
            {"duplicate_rows"},
-           {"zero_rows"}});
+           {"zero_rows"},
+           {"non_finite_rows"}});
   auto g = [](double v) { return general(v, 8); };
   auto frac = [&](const PairFraction& f) { return g(f.exact ? *f.exact : f.sampled); };
   for (const auto& mr : models)
@@ -466,7 +473,8 @@ void print_csv(const std::vector<ModelReport>& models, std::ostream& out) {
                  g(r.rogue_share),
                  std::to_string(r.duplicates.groups),
                  std::to_string(r.duplicates.rows),
-                 std::to_string(r.zero_rows.size())});
+                 std::to_string(r.zero_rows.size()),
+                 std::to_string(r.non_finite_rows.size())});
     }
   t.render_csv(out);
 }
@@ -499,7 +507,7 @@ void print_json(const std::vector<ModelReport>& models, std::ostream& out) {
     doc["models"].push_back(std::move(j));
   }
   stamp_json(doc, "geometry");
-  out << doc.dump(2) << "\n";
+  out << json_text(doc, 2) << "\n";
 }
 
 void print(const std::vector<ModelReport>& models, const GeometryArgs& args, std::ostream& out) {
@@ -550,7 +558,7 @@ void setup_geometry(CLI::App& app) {
       ->check(CLI::Range(0, 1 << 20));
   sub->add_option("--outlier-percentile", args->outlier_percentile,
                   "Percentile below which norms / centroid distances count as low (default 1)")
-      ->check(CLI::Range(0.001, 99.999));
+      ->check(finite_range(0.001, 99.999));
   sub->add_flag("--timings", args->timings,
                 "Print where each matrix's time went (wall and CPU seconds per stage) to stderr");
   add_format_option(sub, args->format);

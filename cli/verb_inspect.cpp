@@ -10,8 +10,10 @@
 #include "cli/verb.hpp"
 #include "cli/version.hpp"
 #include "embstat/analysis/row_set.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/formats/tensor_names.hpp"
+#include "embstat/output/json_text.hpp"
 
 namespace embstat::cli {
 
@@ -77,7 +79,7 @@ std::string config_text(const ModelConfig& c) {
 void print_text(const Model& model, const std::vector<std::int64_t>& zero_rows, std::int64_t n_tokens) {
   constexpr int kKeyWidth = 14;
   auto line = [&](std::string_view key, const std::string& value) {
-    std::cout << fmt::format("{:<{}}{}\n", key, kKeyWidth, value);
+    std::cout << fmt::format("{:<{}}{}\n", key, kKeyWidth, escape_unprintable(value));
   };
   line("model", model.name);
   line("format", model.format);
@@ -170,7 +172,7 @@ void print_json(const Model& model, const std::vector<std::int64_t>& zero_rows, 
   j["first_tokens"] = tokens;
   j["notes"] = model.notes;
   stamp_json(j, "inspect");
-  std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  std::cout << json_text(j, 2) << "\n";
 }
 
 void setup_inspect(CLI::App& app) {

@@ -13,7 +13,9 @@
 #include "cli/version.hpp"
 #include "embstat/analysis/id_ranges.hpp"
 #include "embstat/analysis/sampled.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -106,7 +108,7 @@ void print_top(const Model& model, const RowSet& rows, std::int64_t id, const st
                                   {"most_similar", list(similar)},
                                   {"most_dissimilar", list(dissimilar)}};
     stamp_json(doc, "neighbors");
-    std::cout << doc.dump() << '\n';  // compact: --negative can list 100k ids
+    std::cout << json_text(doc) << '\n';  // compact: --negative can list 100k ids
     return;
   }
   auto fill = [&](Table& t, const std::vector<Neighbor>& v, const char* side) {
@@ -122,7 +124,7 @@ void print_top(const Model& model, const RowSet& rows, std::int64_t id, const st
   };
   if (format == OutputFormat::Text) {
     std::cout << fmt::format("Token {} \"{}\": cosine to the {} other rows of {}\n", id, display_of(model, id),
-                             rows.size() - 1, model.name);
+                             rows.size() - 1, escape_unprintable(model.name));
     for (const auto& [title, v] : {std::pair{"Most similar", &similar}, std::pair{"Most dissimilar", &dissimilar}}) {
       Table t({{"Rank"}, {"Id"}, {"Cos"}, {"Token", Align::Left}});
       fill(t, *v, nullptr);
@@ -143,11 +145,8 @@ void print_negative(const Model& model, const RowSet& rows, std::int64_t id, con
   std::vector<std::int64_t> ids;
   for (std::int64_t p = 0; p < rows.size(); ++p)
     if (p != self && cos[static_cast<std::size_t>(p)] < 0.0f) ids.push_back(rows.ids[static_cast<std::size_t>(p)]);
-  // Rows the statistic left out (zero norm, padding, merged) do not break a run.
-  std::vector<std::int64_t> excluded = rows.zero_rows;
-  excluded.insert(excluded.end(), rows.padding_rows.begin(), rows.padding_rows.end());
-  excluded.insert(excluded.end(), rows.merged_rows.begin(), rows.merged_rows.end());
-  const std::vector<IdRange> ranges = compress_ids(ids, excluded);
+  // Rows the statistic left out (zero norm, non-finite, padding, merged) do not break a run.
+  const std::vector<IdRange> ranges = compress_ids(ids, rows.excluded_ids());
 
   // Per range, the text of its ids (display form and UTF-8), in id order.
   std::vector<std::string> range_display(ranges.size()), range_utf8(ranges.size());
@@ -175,7 +174,7 @@ void print_negative(const Model& model, const RowSet& rows, std::int64_t id, con
     nlohmann::ordered_json doc = {
         {"token", {{"id", id}, {"text", utf8_of(model, id)}}}, {"ids", ids}, {"tokens", tokens}, {"ranges", jr}};
     stamp_json(doc, "neighbors");
-    std::cout << doc.dump() << '\n';  // compact: --negative can list 100k ids
+    std::cout << json_text(doc) << '\n';  // compact: --negative can list 100k ids
     return;
   }
   Table t({{"Ids", Align::Left}, {"Count"}, {"Text", Align::Left}});
@@ -185,7 +184,7 @@ void print_negative(const Model& model, const RowSet& rows, std::int64_t id, con
   if (format == OutputFormat::Text) {
     const std::int64_t others = rows.size() - 1;
     std::cout << fmt::format("Token {} \"{}\" of {}: {} of {} other rows have cosine < 0 ({:.2f} %), in {} runs\n\n",
-                             id, display_of(model, id), model.name, ids.size(), others,
+                             id, display_of(model, id), escape_unprintable(model.name), ids.size(), others,
                              others ? 100.0 * static_cast<double>(ids.size()) / static_cast<double>(others) : 0.0,
                              ranges.size());
   }

@@ -15,7 +15,9 @@
 #include "cli/version.hpp"
 #include "embstat/analysis/all_pairs.hpp"
 #include "embstat/base/atomic_file.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -40,7 +42,6 @@ struct PairsRow : PairsModelRows {
 
 PairsRow run_model(const std::string& spec, const PairsArgs& args) {
   Model model = open_model(spec, open_options(args.model));
-  for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   PairsRow row;
   row.model = model.name;
   try {
@@ -51,6 +52,7 @@ PairsRow run_model(const std::string& spec, const PairsArgs& args) {
     row.dim = rows.dim();
     row.padding_rows = static_cast<std::int64_t>(rows.padding_rows.size());
     row.zero_rows = static_cast<std::int64_t>(rows.zero_rows.size());
+    row.non_finite_rows = static_cast<std::int64_t>(rows.non_finite_rows.size());
     row.merged_rows = static_cast<std::int64_t>(rows.merged_rows.size());
     ProgressBar bar("all pairs of " + model.name);
     if (args.signs_only) {
@@ -70,8 +72,7 @@ PairsRow run_model(const std::string& spec, const PairsArgs& args) {
     throw e.with_context(model.name);
   }
   if (row.result.passes > 1)
-    std::fprintf(stderr, "embstat: %s: the exact quantiles took %d passes over all pairs\n", model.name.c_str(),
-                 row.result.passes);
+    print_line(fmt::format("{}: the exact quantiles took {} passes over all pairs", model.name, row.result.passes));
   auto texts = [&](std::pair<std::int64_t, std::int64_t> p, std::array<std::string, 2>& display,
                    std::array<std::string, 2>& utf8) {
     const std::int64_t ids[2] = {p.first, p.second};
@@ -118,7 +119,7 @@ void print_text(const std::vector<PairsRow>& rows, std::ostream& out) {
   out << "Every pair i < j of rows used, exactly (median and quantiles are exact order statistics).\n";
   for (const auto& r : rows) {
     const AllPairsResult& s = r.result;
-    out << '\n' << r.model << ":\n";
+    out << '\n' << escape_unprintable(r.model) << ":\n";
     out << fmt::format("  min {:.6f}: {}\n", s.min, pair_text(s.min_pair, r.min_display));
     out << fmt::format("  max {:.6f}: {}\n", s.max, pair_text(s.max_pair, r.max_display));
     std::string q;
@@ -206,7 +207,7 @@ void print_json(const std::vector<PairsRow>& rows, std::ostream& out) {
   }
   nlohmann::ordered_json doc = {{"models", models}};
   stamp_json(doc, "pairs");
-  out << doc.dump(2) << '\n';
+  out << json_text(doc, 2) << '\n';
 }
 
 // One CSV for all models: bin_lo, bin_hi, then one count column per model (named as the table).
@@ -233,7 +234,8 @@ void setup_pairs(CLI::App& app) {
   add_model_options(sub, args->model, true);
   sub->add_option("--histogram", args->histogram,
                   "Write the distribution to FILE.csv: 4,096 equal bins over [-1, 1], columns bin_lo, bin_hi and "
-                  "one count column per model");
+                  "one count column per model")
+      ->check(kNonEmptyPath);
   sub->add_flag("--dedup", args->dedup, "Merge bit-identical rows first (reported on stderr)");
   sub->add_flag("--signs-only", args->signs_only,
                 "Only the exact counts of cos >= 0 / < 0 (and |cos| < 1e-6, mean), from the int16 sign pass (~1.8x "

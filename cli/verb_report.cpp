@@ -34,6 +34,7 @@
 #include "embstat/analysis/sampled.hpp"
 #include "embstat/analysis/token_classes.hpp"
 #include "embstat/base/atomic_file.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 #include "embstat/base/xxh64.hpp"
 #include "embstat/output/html_report.hpp"
@@ -135,14 +136,6 @@ std::string text_of(const Model& model, std::int64_t id) {
   return model.vocab.empty() ? std::string() : model.vocab.display(id);
 }
 
-// Rows a statistic left out, which may sit inside a run of ids without breaking it.
-std::vector<std::int64_t> excluded_rows(const RowSet& rows) {
-  std::vector<std::int64_t> ids = rows.zero_rows;
-  ids.insert(ids.end(), rows.padding_rows.begin(), rows.padding_rows.end());
-  ids.insert(ids.end(), rows.merged_rows.begin(), rows.merged_rows.end());
-  return ids;
-}
-
 // One code point?
 bool single_char(const std::string& s) {
   if (s.empty()) return false;
@@ -173,7 +166,7 @@ std::string run_text(const std::vector<std::string>& tokens) {
 
 // `ids` (ascending) as runs {first, last, count, text}.
 std::vector<json> ranges_json(const Model& model, const RowSet& rows, const std::vector<std::int64_t>& ids) {
-  const std::vector<IdRange> ranges = compress_ids(ids, excluded_rows(rows));
+  const std::vector<IdRange> ranges = compress_ids(ids, rows.excluded_ids());
   std::vector<json> out;
   out.reserve(ranges.size());
   std::size_t k = 0;
@@ -389,7 +382,6 @@ json tokens_json(const Model& model, const RowSet& rows, const AllPairsResult& e
 json model_json(const std::string& spec, const ReportArgs& args) {
   const auto t_open = std::chrono::steady_clock::now();
   const Model model = open_model(spec, open_options(args.model));
-  for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   json m;
   m["name"] = model.name;
   m["spec"] = spec;
@@ -415,6 +407,7 @@ json model_json(const std::string& spec, const ReportArgs& args) {
   m["used_rows"] = rows.size();
   m["padding_rows"] = rows.padding_rows.size();
   m["zero_rows"] = rows.zero_rows.size();
+  m["non_finite_rows"] = rows.non_finite_rows.size();
   seconds["load"] = seconds_since(t_open);
 
   auto t = std::chrono::steady_clock::now();
@@ -478,7 +471,7 @@ json model_json(const std::string& spec, const ReportArgs& args) {
     std::string note;
     m["token"] = token_json(model, rows, args.token, note);
     if (!note.empty()) {
-      std::fprintf(stderr, "embstat: %s\n", note.c_str());
+      print_line(note);
       m["notes"].push_back(note);
     }
   }
@@ -537,12 +530,13 @@ void run_report(const ReportArgs& args) {
   write_html_report(args.output, data, title);
   std::error_code ec;  // a device or pipe has no size
   const auto size = std::filesystem::file_size(args.output, ec);
-  std::cout << fmt::format("wrote {} ({}{} model{}, {:.1f} s)\n", args.output,
+  std::cout << fmt::format("wrote {} ({}{} model{}, {:.1f} s)\n", escape_unprintable(args.output),
                            ec ? std::string() : fmt::format("{:.1f} MB, ", static_cast<double>(size) / 1e6),
                            data["models"].size(), data["models"].size() == 1 ? "" : "s", seconds_since(t0));
   if (!args.png_dir.empty()) {
     const auto files = export_report_images(args.output, args.png_dir);
-    std::cout << fmt::format("wrote {} figures to {} (PNG and SVG)\n", files.size() / 2, args.png_dir);
+    std::cout << fmt::format("wrote {} figures to {} (PNG and SVG)\n", files.size() / 2,
+                             escape_unprintable(args.png_dir));
   }
   each.finish();
 }
@@ -555,7 +549,7 @@ void setup_report(CLI::App& app) {
       "sampled vs exact tables with the random baseline, cosine distributions, negative-prone tokens\n"
       "along the id axis, token classes, centring / top components, a chosen token's negative ranges");
   add_model_options(sub, args->model, true);
-  sub->add_option("-o,--output", args->output, "The HTML file to write (default report.html)");
+  sub->add_option("-o,--output", args->output, "The HTML file to write (default report.html)")->check(kNonEmptyPath);
   sub->add_option("--token", args->token, "Also show which tokens are negative to this one (an id or a token text)");
   auto* samples = sub->add_option("--samples,-n", args->samples,
                                   "Random target rows of the sampled table (default 50, as the study)")
@@ -563,7 +557,8 @@ void setup_report(CLI::App& app) {
   sub->add_option("--seed", args->seed, "Seed of the targets and of the random baseline (default 0)")
       ->check(non_negative_integer());
   sub->add_option("--png", args->png_dir,
-                  "Also write every chart as DIR/<chart>.png and .svg (renders the report in headless Chromium)");
+                  "Also write every chart as DIR/<chart>.png and .svg (renders the report in headless Chromium)")
+      ->check(kNonEmptyPath);
   sub->add_option("--title", args->title, "Title of the report (default: the model names)");
   sub->add_option("--components", args->components, "Principal components in the explained-variance curve (default 10)")
       ->check(CLI::Range(1, 4096));

@@ -14,6 +14,7 @@
 #include "cli/version.hpp"
 #include "embstat/analysis/sampled_bf16.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -46,23 +47,13 @@ SampleSummary run_on(const Rows& rows, const std::vector<std::int64_t>& ids, con
   return sample_cosines(rows, targets, options);
 }
 
-// The line note_excluded_rows() prints, for rows that are not a RowSet.
-void note_excluded(const std::string& name, std::size_t n_padding, std::size_t n_zero, std::int64_t used,
-                   std::int64_t total) {
-  std::string parts;
-  if (n_padding) parts += fmt::format("{} padding rows (no token)", n_padding);
-  if (n_zero) parts += fmt::format("{}{} zero-norm rows", parts.empty() ? "" : ", ", n_zero);
-  if (!parts.empty())
-    std::fprintf(stderr, "embstat: %s: excluded %s; %lld of %lld rows used\n", name.c_str(), parts.c_str(),
-                 static_cast<long long>(used), static_cast<long long>(total));
-}
-
 void fill_shape(SampleRow& row, const RowSet& rows) {
   row.rows = rows.n_total;
   row.rows_used = rows.size();
   row.dim = rows.dim();
   row.padding_rows = static_cast<std::int64_t>(rows.padding_rows.size());
   row.zero_rows = static_cast<std::int64_t>(rows.zero_rows.size());
+  row.non_finite_rows = static_cast<std::int64_t>(rows.non_finite_rows.size());
   row.merged_rows = static_cast<std::int64_t>(rows.merged_rows.size());
 }
 
@@ -192,43 +183,45 @@ void print_json(const std::vector<SampleRow>& rows, const SampleArgs& args, std:
                             {"non_negative", t.non_negative},
                             {"negative", t.negative}});
     }
-    models.push_back(
-        {{"model", r.model},
-         {"rows", r.rows},
-         {"dim", r.dim},
-         {"targets", targets},
-         {"min", s.min},
-         {"max", s.max},
-         {"mean", s.mean},
-         {"median", s.median},
-         {"non_negative", s.non_negative},
-         {"negative", s.negative},
-         {"fraction_non_negative", s.fraction_non_negative},
-         {"per_target", per_target},
-         // Beyond the study: spread across targets and which rows took part.
-         {"std",
-          {{"min", s.min_std},
-           {"max", s.max_std},
-           {"mean", s.mean_std},
-           {"median", s.median_std},
-           {"non_negative", s.non_negative_std},
-           {"negative", s.negative_std},
-           {"fraction_non_negative", s.fraction_non_negative_std}}},
-         {"rows_used", r.rows_used},
-         {"excluded_rows", {{"padding", r.padding_rows}, {"zero", r.zero_rows}, {"merged", r.merged_rows}}},
-         {"baseline", r.baseline}});
+    models.push_back({{"model", r.model},
+                      {"rows", r.rows},
+                      {"dim", r.dim},
+                      {"targets", targets},
+                      {"min", s.min},
+                      {"max", s.max},
+                      {"mean", s.mean},
+                      {"median", s.median},
+                      {"non_negative", s.non_negative},
+                      {"negative", s.negative},
+                      {"fraction_non_negative", s.fraction_non_negative},
+                      {"per_target", per_target},
+                      // Beyond the study: spread across targets and which rows took part.
+                      {"std",
+                       {{"min", s.min_std},
+                        {"max", s.max_std},
+                        {"mean", s.mean_std},
+                        {"median", s.median_std},
+                        {"non_negative", s.non_negative_std},
+                        {"negative", s.negative_std},
+                        {"fraction_non_negative", s.fraction_non_negative_std}}},
+                      {"rows_used", r.rows_used},
+                      {"excluded_rows",
+                       {{"padding", r.padding_rows},
+                        {"zero", r.zero_rows},
+                        {"merged", r.merged_rows},
+                        {"non_finite", r.non_finite_rows}}},
+                      {"baseline", r.baseline}});
   }
   nlohmann::ordered_json doc = {{"models", models}};
   if (args.targets.empty()) doc["seed"] = args.seed;
   stamp_json(doc, "sample");
-  out << doc.dump(2) << '\n';
+  out << json_text(doc, 2) << '\n';
 }
 
 }  // namespace
 
 SampleRow sample_model(const std::string& spec, const SampleArgs& args) {
   const Model model = open_model(spec, open_options(args.model));
-  for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   SampleRow row;
   row.model = model.name;
   try {
@@ -243,12 +236,13 @@ SampleRow sample_model(const std::string& spec, const SampleArgs& args) {
     if (bf16) {
       // bf16 on an AVX512-BF16 CPU: dot products straight from the mapped rows, no f32 copy.
       const Bf16Rows& rows = *bf16;
-      note_excluded(model.name, rows.padding_rows.size(), rows.zero_rows.size(), rows.size(), rows.n_total);
       row.rows = rows.n_total;
       row.rows_used = rows.size();
       row.dim = rows.dim();
       row.padding_rows = static_cast<std::int64_t>(rows.padding_rows.size());
       row.zero_rows = static_cast<std::int64_t>(rows.zero_rows.size());
+      row.non_finite_rows = static_cast<std::int64_t>(rows.non_finite_rows.size());
+      announce_rows(model, {row.rows, row.rows_used, row.padding_rows, row.zero_rows, row.non_finite_rows, 0});
       row.summary = run_on(rows, rows.ids, args, model.name);
     } else {
       const RowSet rows = load_row_set(model, args.model, args.dedup);

@@ -32,7 +32,7 @@ struct SampleRow {
   std::int64_t rows = 0;       // rows of the matrix
   std::int64_t rows_used = 0;  // after excluding padding / zero / merged rows
   std::int64_t dim = 0;
-  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0;
+  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0, non_finite_rows = 0;
   SampleSummary summary;
   std::vector<std::string> target_display;  // per target, one-line escaped text ("" without a vocabulary)
   std::vector<std::string> target_utf8;     // per target, valid UTF-8 text

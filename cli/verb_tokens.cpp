@@ -19,7 +19,9 @@
 #include "embstat/analysis/all_pairs.hpp"
 #include "embstat/analysis/id_ranges.hpp"
 #include "embstat/analysis/sign_pairs.hpp"
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -51,7 +53,7 @@ struct TokenRow {
 struct ModelTokens {
   Model model;
   std::int64_t rows = 0, rows_used = 0, dim = 0;
-  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0;  // left out of the statistic
+  std::int64_t padding_rows = 0, zero_rows = 0, merged_rows = 0, non_finite_rows = 0;  // left out
   std::uint64_t pairs = 0, negative_pairs = 0;
   std::vector<TokenRow> tokens;  // in id order
   std::vector<std::int64_t> prone;
@@ -62,7 +64,6 @@ ModelTokens run_model(const std::string& spec, const TokensArgs& args) {
   ModelTokens out;
   out.model = open_model(spec, open_options(args.model));
   Model& model = out.model;
-  for (const auto& note : model.notes) std::fprintf(stderr, "embstat: %s: %s\n", model.name.c_str(), note.c_str());
   try {
     const RowSet rows = load_row_set(model, args.model, args.dedup);
     model.matrix = MatrixView{};  // unmaps the file: only the f32 rows stay resident during the pass
@@ -71,6 +72,7 @@ ModelTokens run_model(const std::string& spec, const TokensArgs& args) {
     out.dim = rows.dim();
     out.padding_rows = static_cast<std::int64_t>(rows.padding_rows.size());
     out.zero_rows = static_cast<std::int64_t>(rows.zero_rows.size());
+    out.non_finite_rows = static_cast<std::int64_t>(rows.non_finite_rows.size());
     out.merged_rows = static_cast<std::int64_t>(rows.merged_rows.size());
     ProgressBar bar("all pairs of " + model.name);
     std::vector<std::int64_t> row_negative;
@@ -105,11 +107,8 @@ ModelTokens run_model(const std::string& spec, const TokensArgs& args) {
       out.tokens.push_back({rows.ids[p], row_negative[p], static_cast<double>(row_negative[p]) / others, row_mean[p]});
       if (out.tokens.back().fraction > args.prone) out.prone.push_back(rows.ids[p]);
     }
-    // Rows the statistic left out (zero norm, padding, merged) do not break a run.
-    std::vector<std::int64_t> excluded = rows.zero_rows;
-    excluded.insert(excluded.end(), rows.padding_rows.begin(), rows.padding_rows.end());
-    excluded.insert(excluded.end(), rows.merged_rows.begin(), rows.merged_rows.end());
-    out.ranges = compress_ids(out.prone, excluded);
+    // Rows the statistic left out (zero norm, non-finite, padding, merged) do not break a run.
+    out.ranges = compress_ids(out.prone, rows.excluded_ids());
   } catch (const Error& e) {
     throw e.with_context(model.name);
   }
@@ -179,7 +178,8 @@ void print_tables(const ModelTokens& m, const TokensArgs& args, OutputFormat for
 
   const double others = static_cast<double>(m.rows_used - 1);
   const double mean_negative = 2.0 * static_cast<double>(m.negative_pairs) / static_cast<double>(m.rows_used);
-  out << fmt::format("{}: {} rows used of {}, dim {}, {} pairs\n", model.name, m.rows_used, m.rows, m.dim, m.pairs);
+  out << fmt::format("{}: {} rows used of {}, dim {}, {} pairs\n", escape_unprintable(model.name), m.rows_used, m.rows,
+                     m.dim, m.pairs);
   out << fmt::format(
       "A token has cos < 0 with {:.1f} of the {} other rows on average ({:.4f}); {} tokens ({:.2f} %) "
       "are negative-prone (cos < 0 with more than {:g} % of the others), in {} runs of ids\n\n",
@@ -220,14 +220,18 @@ void print_json(const std::vector<ModelTokens>& models, const TokensArgs& args, 
                   {"rows", m.rows},
                   {"dim", m.dim},
                   {"rows_used", m.rows_used},
-                  {"excluded_rows", {{"padding", m.padding_rows}, {"zero", m.zero_rows}, {"merged", m.merged_rows}}},
+                  {"excluded_rows",
+                   {{"padding", m.padding_rows},
+                    {"zero", m.zero_rows},
+                    {"merged", m.merged_rows},
+                    {"non_finite", m.non_finite_rows}}},
                   {"prone_fraction", args.prone},
                   {"tokens", tokens},
                   {"ranges", ranges}});
   }
   nlohmann::ordered_json doc = {{"models", jm}};
   stamp_json(doc, "tokens");
-  out << doc.dump() << '\n';  // compact: a row per token
+  out << json_text(doc) << '\n';  // compact: a row per token
 }
 
 void setup_tokens(CLI::App& app) {
@@ -244,7 +248,7 @@ void setup_tokens(CLI::App& app) {
   sub->add_option("--prone", args->prone,
                   "A token is negative-prone when it has cos < 0 with more than this fraction of the other rows "
                   "(default 0.5)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(finite_range(0.0, 1.0));
   sub->add_option("--engine", args->engine,
                   "int16: exact signs from an int16 pass with a proven error bound, pairs near 0 rechecked; fp32: "
                   "the sgemm engine of `pairs` (signs of the float32 cosines); auto (default): int16 where the CPU "

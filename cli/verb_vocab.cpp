@@ -10,6 +10,7 @@
 #include "cli/verb.hpp"
 #include "cli/version.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/table.hpp"
 
 namespace embstat::cli {
@@ -69,7 +70,7 @@ void setup_vocab(CLI::App& app) {
       j["vocab_size"] = n_vocab;
       j["tokens"] = std::move(tokens);
       stamp_json(j, "vocab");
-      std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      std::cout << json_text(j) << "\n";
       return;
     }
     if (format == OutputFormat::Text) {

@@ -1015,6 +1015,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
   rep.dim = d;
   rep.total_rows = rows.n_total;
   rep.zero_rows = rows.zero_rows;
+  rep.non_finite_rows = rows.non_finite_rows;
   rep.padding_rows = static_cast<std::int64_t>(rows.padding_rows.size());
   rep.merged_rows = static_cast<std::int64_t>(rows.merged_rows.size());
   rep.seed = options.seed;
@@ -1335,6 +1336,7 @@ GeometryReport analyze_geometry(const RowSet& rows, const Vocabulary& vocab, con
       members[static_cast<std::size_t>(cls[static_cast<std::size_t>(i)])].push_back(i);
     for (const auto id : rows.padding_rows) ++stats[static_cast<std::size_t>(classify_row(vocab, id))].excluded;
     for (const auto id : rows.zero_rows) ++stats[static_cast<std::size_t>(classify_row(vocab, id))].excluded;
+    for (const auto id : rows.non_finite_rows) ++stats[static_cast<std::size_t>(classify_row(vocab, id))].excluded;
 
     std::mt19937_64 engine(options.seed ^ 0x636c617373ULL);  // "class"
     const std::vector<std::int64_t> partners = choose(n, kClassPartners, engine);

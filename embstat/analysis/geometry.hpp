@@ -186,6 +186,7 @@ struct GeometryReport {
   // Rows.
   std::int64_t rows = 0, dim = 0, total_rows = 0;
   std::vector<std::int64_t> zero_rows;
+  std::vector<std::int64_t> non_finite_rows;  // rows holding NaN or Inf
   std::int64_t padding_rows = 0, merged_rows = 0;
 
   // 1. Common direction.

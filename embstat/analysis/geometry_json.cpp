@@ -138,9 +138,13 @@ nlohmann::ordered_json geometry_json(const GeometryReport& r, const Vocabulary& 
   }
 
   // 6. Odd rows.
-  json zero = json::array();
-  for (std::size_t i = 0; i < r.zero_rows.size() && i < 100; ++i) zero.push_back(row_json(vocab, r.zero_rows[i]));
-  j["zero_rows"] = json{{"count", r.zero_rows.size()}, {"rows", zero}};
+  auto listed = [&](const std::vector<std::int64_t>& ids) {
+    json rows = json::array();
+    for (std::size_t i = 0; i < ids.size() && i < 100; ++i) rows.push_back(row_json(vocab, ids[i]));
+    return json{{"count", ids.size()}, {"rows", rows}};
+  };
+  j["zero_rows"] = listed(r.zero_rows);
+  j["non_finite_rows"] = listed(r.non_finite_rows);
   json groups = json::array();
   for (const auto& g : r.duplicates.largest) {
     json members = json::array();

@@ -53,9 +53,10 @@ std::vector<bool> find_duplicate_rows(const Matrix& m) {
   return dup;
 }
 
-// Sorts rows into kept (ids, norms) and the three exclusion lists, in row order, by the rules
-// both constructors share: padding first, then zero or non-finite norm, then copies (`dup`,
-// when given). Returns the first excluded row, or n.
+// Sorts rows into kept (ids, norms) and the four exclusion lists, in row order, by the rules
+// both constructors share: padding first, then a non-finite norm (the norm is summed in double
+// from f32 values, so it is finite exactly when every value is), then norm 0, then copies
+// (`dup`, when given). Returns the first excluded row, or n.
 std::int64_t filter_rows(const std::vector<double>& norm, const std::vector<bool>& dup, const RowFilter& filter,
                          RowSet& set) {
   const auto n = static_cast<std::int64_t>(norm.size());
@@ -65,7 +66,9 @@ std::int64_t filter_rows(const std::vector<double>& norm, const std::vector<bool
     std::vector<std::int64_t>* dropped = nullptr;
     if (filter.n_tokens >= 0 && i >= filter.n_tokens && !filter.include_padding)
       dropped = &set.padding_rows;
-    else if (!(nr > 0) || !std::isfinite(nr))
+    else if (!std::isfinite(nr))
+      dropped = &set.non_finite_rows;
+    else if (!(nr > 0))
       dropped = &set.zero_rows;
     else if (!dup.empty() && dup[static_cast<std::size_t>(i)])
       dropped = &set.merged_rows;
@@ -184,6 +187,15 @@ void RowSet::unit_columns(std::int64_t i, std::int64_t k0, std::int64_t k1, floa
   const auto& info = dtype_info(source.dtype);  // element-wise (make_streamed_row_set): decode the slice
   info.decode(row + static_cast<std::size_t>(k0) * info.block_bytes, out, k1 - k0);
   for (std::int64_t k = 0; k < k1 - k0; ++k) out[k] = static_cast<float>(out[k] * inv);
+}
+
+std::vector<std::int64_t> RowSet::excluded_ids() const {
+  std::vector<std::int64_t> ids = zero_rows;
+  ids.insert(ids.end(), non_finite_rows.begin(), non_finite_rows.end());
+  ids.insert(ids.end(), padding_rows.begin(), padding_rows.end());
+  ids.insert(ids.end(), merged_rows.begin(), merged_rows.end());
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 void RowSet::require_held(const char* what) const {

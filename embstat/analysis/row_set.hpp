@@ -1,7 +1,8 @@
 // RowSet — the unit-normalised rows that take part in a statistic, and the rows left out.
 //
-// Cosine needs a non-zero norm, and rows past the tokenizer (padding) are not tokens: both are
-// excluded and counted, never mixed in silently. Every analysis kernel takes a RowSet, so it
+// Cosine needs a non-zero finite norm, and rows past the tokenizer (padding) are not tokens:
+// zero rows, rows holding NaN or Inf, and padding are excluded and counted, each kind apart,
+// never mixed in silently. Every analysis kernel takes a RowSet, so it
 // works the same for embedding tables, unembeddings and hidden states.
 #pragma once
 
@@ -20,13 +21,14 @@ struct RowFilter {
 };
 
 struct RowSet {
-  Matrix unit;                             // n_used x d, each row of norm 1 (empty when streamed)
-  std::vector<std::int64_t> ids;           // model row id of each used row, ascending
-  std::vector<double> norms;               // original norm of each used row (double: |x| may pass FLT_MAX)
-  std::vector<std::int64_t> zero_rows;     // excluded: norm 0 (or not finite)
-  std::vector<std::int64_t> padding_rows;  // excluded: no token
-  std::vector<std::int64_t> merged_rows;   // excluded by dedup: a copy of an earlier row
-  std::int64_t n_total = 0;                // rows before filtering
+  Matrix unit;                                // n_used x d, each row of norm 1 (empty when streamed)
+  std::vector<std::int64_t> ids;              // model row id of each used row, ascending
+  std::vector<double> norms;                  // original norm of each used row (double: |x| may pass FLT_MAX)
+  std::vector<std::int64_t> zero_rows;        // excluded: norm 0
+  std::vector<std::int64_t> non_finite_rows;  // excluded: holds NaN or Inf (its norm is not finite)
+  std::vector<std::int64_t> padding_rows;     // excluded: no token
+  std::vector<std::int64_t> merged_rows;      // excluded by dedup: a copy of an earlier row
+  std::int64_t n_total = 0;                   // rows before filtering
   // A streamed set (make_streamed_row_set) keeps its rows encoded in `source`, by model id, and
   // decodes unit rows where a pass needs them (unit_rows): no n x d f32 copy. Only the passes
   // that read rows through unit_rows / unit_columns accept one.
@@ -36,6 +38,8 @@ struct RowSet {
 
   std::int64_t size() const { return streamed ? static_cast<std::int64_t>(ids.size()) : unit.n_rows(); }
   std::int64_t dim() const { return streamed ? source.n_cols : unit.n_cols(); }
+  // Every excluded model row id (padding, zero, non-finite, merged), ascending.
+  std::vector<std::int64_t> excluded_ids() const;
   // Position of model row `id` in this set, if it was kept.
   std::optional<std::int64_t> index_of(std::int64_t id) const;
   // Unit rows [i0, i0 + m), row-major: a pointer into `unit`, or for a streamed set the rows

@@ -40,7 +40,12 @@ SampleSummary run_sample(const SampleProblem& problem, const SampleOptions& opti
 void check_sample_size(std::int64_t n_used, std::int64_t n_total, std::size_t n_targets);
 
 // Why model row `id` is not a row of the statistic (see why_not_in).
-std::string why_excluded(std::int64_t id, std::int64_t n_total, const std::vector<std::int64_t>& zero_rows,
-                         const std::vector<std::int64_t>& padding_rows, const std::vector<std::int64_t>& merged_rows);
+struct ExcludedLists {
+  const std::vector<std::int64_t>& zero;
+  const std::vector<std::int64_t>& non_finite;
+  const std::vector<std::int64_t>& padding;
+  const std::vector<std::int64_t>& merged;
+};
+std::string why_excluded(std::int64_t id, std::int64_t n_total, const ExcludedLists& excluded);
 
 }  // namespace embstat::detail

@@ -310,20 +310,21 @@ double population_std(const std::vector<TargetStats>& ts, double mean, double (*
 
 std::string why_not_in(const RowSet& rows, std::int64_t id) {
   if (rows.index_of(id)) return "";
-  return detail::why_excluded(id, rows.n_total, rows.zero_rows, rows.padding_rows, rows.merged_rows);
+  return detail::why_excluded(id, rows.n_total,
+                              {rows.zero_rows, rows.non_finite_rows, rows.padding_rows, rows.merged_rows});
 }
 
 namespace detail {
 
-std::string why_excluded(std::int64_t id, std::int64_t n_total, const std::vector<std::int64_t>& zero_rows,
-                         const std::vector<std::int64_t>& padding_rows, const std::vector<std::int64_t>& merged_rows) {
+std::string why_excluded(std::int64_t id, std::int64_t n_total, const ExcludedLists& excluded) {
   auto in = [](const std::vector<std::int64_t>& v, std::int64_t x) {
     return std::binary_search(v.begin(), v.end(), x);
   };
   if (id < 0 || id >= n_total) return "out of range (the matrix has " + std::to_string(n_total) + " rows)";
-  if (in(zero_rows, id)) return "a zero-norm row (it has no cosine)";
-  if (in(padding_rows, id)) return "a padding row (past the vocabulary; --include-padding keeps it)";
-  if (in(merged_rows, id)) return "a duplicate row merged by --dedup";
+  if (in(excluded.zero, id)) return "a zero-norm row (it has no cosine)";
+  if (in(excluded.non_finite, id)) return "a row holding NaN or Inf (it has no cosine)";
+  if (in(excluded.padding, id)) return "a padding row (past the vocabulary; --include-padding keeps it)";
+  if (in(excluded.merged, id)) return "a duplicate row merged by --dedup";
   return "not among the analysed rows";
 }
 

@@ -32,7 +32,7 @@ bool Bf16Rows::contains(std::int64_t id) const {
 
 std::string Bf16Rows::why_not_in(std::int64_t id) const {
   if (contains(id)) return "";
-  return detail::why_excluded(id, n_total, zero_rows, padding_rows, {});
+  return detail::why_excluded(id, n_total, {zero_rows, non_finite_rows, padding_rows, {}});
 }
 
 Bf16Rows make_bf16_rows(const MatrixView& view, const RowFilter& filter) {
@@ -53,7 +53,10 @@ Bf16Rows make_bf16_rows(const MatrixView& view, const RowFilter& filter) {
     if (filter.n_tokens >= 0 && i >= filter.n_tokens && !filter.include_padding) {
       rows.padding_rows.push_back(i);
       rows.excluded.push_back(i);
-    } else if (!(nr > 0) || !std::isfinite(nr)) {
+    } else if (!std::isfinite(nr)) {
+      rows.non_finite_rows.push_back(i);
+      rows.excluded.push_back(i);
+    } else if (!(nr > 0)) {
       rows.zero_rows.push_back(i);
       rows.excluded.push_back(i);
     } else {

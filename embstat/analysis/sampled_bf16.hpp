@@ -25,13 +25,14 @@ namespace embstat {
 
 // The usable rows of a bf16 matrix, as the kernel indexes them (by model row id).
 struct Bf16Rows {
-  MatrixView view;                         // BF16 rows; must outlive this object's use
-  std::vector<std::int64_t> ids;           // model row ids that take part, ascending
-  std::vector<std::int64_t> zero_rows;     // excluded: norm 0 or not finite
-  std::vector<std::int64_t> padding_rows;  // excluded: no token
-  std::vector<std::int64_t> excluded;      // zero_rows and padding_rows, sorted
-  std::vector<float> inv_norms;            // per model row: 1 / norm (0 when excluded)
-  double min_norm = 0, max_norm = 0;       // over the rows that take part
+  MatrixView view;                            // BF16 rows; must outlive this object's use
+  std::vector<std::int64_t> ids;              // model row ids that take part, ascending
+  std::vector<std::int64_t> zero_rows;        // excluded: norm 0
+  std::vector<std::int64_t> non_finite_rows;  // excluded: holds NaN or Inf
+  std::vector<std::int64_t> padding_rows;     // excluded: no token
+  std::vector<std::int64_t> excluded;         // all three kinds, sorted
+  std::vector<float> inv_norms;               // per model row: 1 / norm (0 when excluded)
+  double min_norm = 0, max_norm = 0;          // over the rows that take part
   std::int64_t n_total = 0;
 
   // Whether the kernel's products are accurate for these rows (bf16_norms_in_range); when not,

@@ -50,6 +50,7 @@ std::string Error::compose(const std::string& path, const std::string& message, 
 }
 
 Error Error::with_context(const std::string& prefix) const {
+  if (prefix == path_) return *this;  // already named: no "x.npy: x.npy: ..."
   return Error(kind_, path_, prefix + ": " + message_, offset_);
 }
 

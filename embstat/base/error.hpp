@@ -34,7 +34,8 @@ class Error : public std::runtime_error {
   const std::string& message() const { return message_; }
   std::optional<std::uint64_t> offset() const { return offset_; }
 
-  // The same error with "prefix: " in front of the message (e.g. "tensor 'x'").
+  // The same error with "prefix: " in front of the message (e.g. "tensor 'x'"); unchanged when
+  // `prefix` is the error's path already.
   Error with_context(const std::string& prefix) const;
 
  private:

@@ -11,6 +11,7 @@
 
 #include "embstat/base/atomic_file.hpp"
 #include "embstat/base/error.hpp"
+#include "embstat/output/json_text.hpp"
 #include "embstat/output/report_assets.hpp"
 
 namespace embstat {
@@ -45,7 +46,7 @@ std::string script_safe(std::string_view js) {
 // both valid JSON escapes (they only occur inside strings), so the element cannot be closed or
 // switched into the HTML parser's escaped-script state by any token text.
 std::string json_safe(const nlohmann::json& data) {
-  const std::string text = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string text = json_text(data);
   std::string out;
   out.reserve(text.size() + 64);
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "embstat/base/display_text.hpp"
 #include "embstat/base/error.hpp"
 
 namespace embstat {
@@ -17,11 +18,16 @@ OutputFormat parse_output_format(std::string_view name) {
   throw_usage("unknown --format '" + std::string(name) + "' (use text, markdown, csv or json)");
 }
 
+Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {
+  for (auto& col : columns_) col.header = escape_unprintable(col.header);
+}
+
 void Table::add_row(std::vector<std::string> cells) {
   if (cells.size() != columns_.size())
     throw Error(
         ErrorKind::Internal, "",
         "table row has " + std::to_string(cells.size()) + " cells, expected " + std::to_string(columns_.size()));
+  for (auto& cell : cells) cell = escape_unprintable(cell);
   rows_.push_back(std::move(cells));
 }
 

@@ -25,7 +25,9 @@ class Table {
     Align align = Align::Right;
   };
 
-  explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
+  // Headers and cells are stored with every unprintable byte escaped (escape_unprintable), so no
+  // rendering lets a file's bytes reach the terminal raw or break a row across lines.
+  explicit Table(std::vector<Column> columns);
   void add_row(std::vector<std::string> cells);
   std::size_t n_rows() const { return rows_.size(); }
 

@@ -89,6 +89,6 @@ if(EXISTS ${_q4_0})
   # q4_0 makes 167 of the near-identical rows bit-identical: `tokens --dedup` counts each distinct
   # vector once, says so on stderr and in excluded_rows (as `sample --dedup`).
   pairs_e2e(tokens.dedup 0
-    "^{\"models\":\\[{\"model\":\"emb64x512-q4_0.gguf\",\"rows\":512,\"dim\":64,\"rows_used\":345,\"excluded_rows\":{\"padding\":0,\"zero\":0,\"merged\":167},.*}\nembstat: emb64x512-q4_0.gguf: excluded 167 duplicate rows merged; 345 of 512 rows used\n$"
+    "^{\"models\":\\[{\"model\":\"emb64x512-q4_0.gguf\",\"rows\":512,\"dim\":64,\"rows_used\":345,\"excluded_rows\":{\"padding\":0,\"zero\":0,\"merged\":167,\"non_finite\":0},.*}\nembstat: emb64x512-q4_0.gguf: excluded 167 duplicate rows merged; 345 of 512 rows used\n$"
     "${EMBSTAT_EXE};-q;tokens;${_q4_0};--dedup;--format;json")
 endif()

@@ -32,22 +32,26 @@ void expect_unit_row_of(const RowSet& set, std::int64_t pos, const Matrix& origi
     ASSERT_FLOAT_EQ(set.unit.row(pos)[k], static_cast<float>(original.row(id)[k] / norm)) << "row " << id;
 }
 
-TEST(RowSet, ExcludesZeroAndPaddingRowsAndCompactsTheRest) {
+TEST(RowSet, ExcludesZeroNonFiniteAndPaddingRowsAndCompactsTheRest) {
   const std::int64_t n = 40, d = 7;
   Matrix raw = make_raw(n, d);
   for (std::int64_t k = 0; k < d; ++k) {
     raw.row(3)[k] = 0;                                         // zero row
     raw.row(17)[k] = std::numeric_limits<float>::quiet_NaN();  // not finite: no cosine either
   }
+  raw.row(20)[2] = std::numeric_limits<float>::infinity();  // one value is enough
+  raw.row(21)[6] = -std::numeric_limits<float>::quiet_NaN();
   const Matrix original = raw.clone();
   RowFilter filter;
   filter.n_tokens = 36;  // rows 36..39 are padding
   const RowSet set = make_row_set(std::move(raw), filter);
 
   EXPECT_EQ(set.n_total, n);
-  EXPECT_EQ(set.zero_rows, (std::vector<std::int64_t>{3, 17}));
+  EXPECT_EQ(set.zero_rows, (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(set.non_finite_rows, (std::vector<std::int64_t>{17, 20, 21}));
   EXPECT_EQ(set.padding_rows, (std::vector<std::int64_t>{36, 37, 38, 39}));
-  ASSERT_EQ(set.size(), 34);
+  EXPECT_EQ(set.excluded_ids(), (std::vector<std::int64_t>{3, 17, 20, 21, 36, 37, 38, 39}));
+  ASSERT_EQ(set.size(), 32);
   EXPECT_EQ(set.dim(), d);
   for (std::int64_t pos = 0; pos < set.size(); ++pos) expect_unit_row_of(set, pos, original, set.ids[pos]);
   EXPECT_EQ(set.index_of(4), 3);

@@ -116,7 +116,8 @@ TEST_F(SampledBf16, ExcludesZeroNonFiniteAndPaddingRows) {
   RowFilter filter;
   filter.n_tokens = 110;  // rows 110..119 are padding
   const Bf16Rows rows = make_bf16_rows(m.view(), filter);
-  EXPECT_EQ(rows.zero_rows, (std::vector<std::int64_t>{3, 50, 77}));
+  EXPECT_EQ(rows.zero_rows, (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(rows.non_finite_rows, (std::vector<std::int64_t>{50, 77}));
   ASSERT_EQ(rows.padding_rows.size(), 10u);
   EXPECT_EQ(rows.padding_rows.front(), 110);
   EXPECT_EQ(rows.size(), 107);
@@ -124,6 +125,7 @@ TEST_F(SampledBf16, ExcludesZeroNonFiniteAndPaddingRows) {
   const RowSet slow = make_row_set(decode_to_f32(m.view()), filter);
   EXPECT_EQ(rows.ids, slow.ids);
   EXPECT_EQ(rows.zero_rows, slow.zero_rows);
+  EXPECT_EQ(rows.non_finite_rows, slow.non_finite_rows);
   EXPECT_EQ(rows.padding_rows, slow.padding_rows);
 
   const std::vector<std::int64_t> targets = {0, 2, 4, 49, 51, 76, 78, 109};
