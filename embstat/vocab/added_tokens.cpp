@@ -78,7 +78,8 @@ std::vector<AddedMatch> AddedTokenMatcher::find(std::string_view text) const {
       }
     }
     if (token.lstrip)
-      while (begin > previous_end && u_isUWhiteSpace(static_cast<UChar32>(code_point_before(text, begin, len)))) begin -= len;
+      while (begin > previous_end && u_isUWhiteSpace(static_cast<UChar32>(code_point_before(text, begin, len))))
+        begin -= len;
     if (token.rstrip)
       while (end < text.size() && u_isUWhiteSpace(static_cast<UChar32>(code_point_at(text, end, len)))) end += len;
     out.push_back({begin, end, token.id});
