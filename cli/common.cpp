@@ -178,7 +178,7 @@ std::vector<std::int64_t> parse_id_list(std::string_view spec) {
 }
 
 void EachModel::note_failure(const Error& e) {
-  std::fprintf(stderr, "embstat: %s\n", e.what());
+  print_line(e.what());
   ++n_failed_;
   worst_status_ = std::max(worst_status_, exit_code(e.kind()));
 }
