@@ -48,8 +48,9 @@ if(EXISTS ${_stories_dir}/stories260K.gguf)
   # A real model with its vocabulary (token classes chart, decoded examples), a chosen token.
   report_chromium(stories260K --model ${_stories_dir}/stories260K.gguf --token 400)
   set_tests_properties(e2e.report.stories260K PROPERTIES LABELS data)
-  # Three models in one report: a few MB at most, ready in under two seconds.
+  # Three models in one report: a few MB at most (its opening time is printed, not asserted: a
+  # timing belongs in bench/, and a loaded machine misses any fixed limit).
   report_chromium(three_models --model ${_stories_dir}/stories260K.gguf --model ${_stories_dir}/stories260K-Q4_K_M.gguf
-                  --model ${_stories_dir}/stories260K.bin --max-bytes 3000000 --max-ready-ms 2000)
+                  --model ${_stories_dir}/stories260K.bin --max-bytes 3000000)
   set_tests_properties(e2e.report.three_models PROPERTIES LABELS data RUN_SERIAL TRUE)
 endif()
