@@ -27,7 +27,7 @@ void ProgressBar::set_enabled(bool enabled) {
   g_enabled = enabled && ::isatty(STDERR_FILENO) != 0;
 }
 
-ProgressBar::ProgressBar(std::string label)
+ProgressBar::ProgressBar(const std::string& label)
     : label_(escape_unprintable(label)), start_(Clock::now()), last_draw_(start_) {}
 
 ProgressBar::~ProgressBar() {
