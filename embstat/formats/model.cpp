@@ -97,7 +97,7 @@ Model open_llama2c_bin(const std::string& path, const OpenOptions& options) {
     try {
       vocab = load_llama2c_tokenizer(path, -1);
     } catch (const Error&) {
-      throw checkpoint_error;  // neither: the checkpoint reader's reason is the useful one
+      vocab = Vocabulary{};  // neither: the checkpoint reader's reason is the useful one
     }
     if (vocab.empty()) throw;
     if (options.require_matrix)
