@@ -61,7 +61,7 @@ Vocabulary load_sentencepiece_vocabulary(const std::string& model_path) {
     // llama.cpp's token types: 1 normal, 2 unknown, 3 control, 5 unused, 6 byte.
     types.push_back(sp->IsUnknown(id) ? 2 : sp->IsControl(id) ? 3 : sp->IsUnused(id) ? 5 : sp->IsByte(id) ? 6 : 1);
   }
-  Vocabulary vocab = vocabulary_from_pieces(std::move(pieces), types, "llama", model_path);
+  Vocabulary vocab = vocabulary_from_pieces(pieces, types, "llama", model_path);
   return vocab;
 }
 
