@@ -41,16 +41,6 @@ std::string trim(std::string s) {
   return s.substr(i);
 }
 
-// Directory entries (names), sorted; empty when unreadable.
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) out.push_back(it->path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::string repo_id_of_folder_name(std::string_view name) {
   std::string id(name.substr(kRepoPrefix.size()));
   for (std::size_t p; (p = id.find("--")) != std::string::npos;) id.replace(p, 2, "/");

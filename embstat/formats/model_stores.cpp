@@ -38,16 +38,6 @@ bool safe_component(std::string_view s) {
   });
 }
 
-// Directory entries (names), sorted; empty when unreadable.
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  fs::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) out.push_back(it->path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 struct OllamaName {
   std::string registry, ns, model, tag;
 };

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "embstat/formats/model.hpp"
 
@@ -26,6 +27,8 @@ std::string path_parent(const std::string& path);
 std::string path_join(const std::string& dir, const std::string& name);
 bool is_regular_file(const std::string& path);  // follows symlinks
 bool is_directory(const std::string& path);
+// Entry names of a folder, sorted; empty when it cannot be read.
+std::vector<std::string> list_dir(const std::string& dir);
 // True when following `path`'s symlinks never ends (a link to itself, two links to each other, ...).
 bool is_symlink_loop(const std::string& path);
 
