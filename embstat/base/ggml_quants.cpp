@@ -53,6 +53,16 @@ float sign_of(std::uint8_t signs, int j) {
   return (signs >> j) & 1u ? -1.0f : 1.0f;
 }
 
+// One run of 8 values of the sign-and-grid i-quants: scale * |grid byte j| * (sign bit j).
+void put_signed_run(float* dst, float scale, std::uint64_t grid, std::uint8_t signs) {
+  for (int j = 0; j < 8; ++j) dst[j] = scale * static_cast<float>(grid_byte(grid, j)) * sign_of(signs, j);
+}
+
+// IQ3 grids hold 4 bytes an entry; a run is two entries, the first giving elements 0-3.
+std::uint64_t grid_pair(std::uint32_t lo, std::uint32_t hi) {
+  return lo | (static_cast<std::uint64_t>(hi) << 32);
+}
+
 // Doubled E2M1 levels shared by MXFP4 and NVFP4 (OCP microscaling spec): 0, 0.5, 1, 1.5, 2, 3,
 // 4, 6 and their negatives, times two; the block scales are halved to match.
 constexpr std::array<std::int8_t, 16> kFp4Doubled = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
@@ -281,7 +291,7 @@ void decode_iq2_xxs(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
       for (int r = 0; r < 4; ++r, dst += 8) {
         const std::uint64_t grid = kIq2xxsGrid[q[r]];
         const std::uint8_t signs = signs_from_7bits(aux >> (7 * r));
-        for (int j = 0; j < 8; ++j) dst[j] = db * static_cast<float>(grid_byte(grid, j)) * sign_of(signs, j);
+        put_signed_run(dst, db, grid, signs);
       }
     }
   }
@@ -300,7 +310,7 @@ void decode_iq2_xs(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
         const std::uint16_t q = load_u16(src + 2 + 2 * (4 * g + r));
         const std::uint64_t grid = kIq2xsGrid[q & 511u];
         const std::uint8_t signs = signs_from_7bits(q >> 9);
-        for (int j = 0; j < 8; ++j) dst[j] = db[r / 2] * static_cast<float>(grid_byte(grid, j)) * sign_of(signs, j);
+        put_signed_run(dst, db[r / 2], grid, signs);
       }
     }
   }
@@ -322,7 +332,7 @@ void decode_iq2_s(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
         const unsigned index = qs[4 * g + r] | (((static_cast<unsigned>(qh[g]) >> (2 * r)) & 3u) << 8);
         const std::uint64_t grid = kIq2sGrid[index];
         const std::uint8_t s = signs[4 * g + r];
-        for (int j = 0; j < 8; ++j) dst[j] = db[r / 2] * static_cast<float>(grid_byte(grid, j)) * sign_of(s, j);
+        put_signed_run(dst, db[r / 2], grid, s);
       }
     }
   }
@@ -339,12 +349,7 @@ void decode_iq3_xxs(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
       const float db = d * (0.5f + static_cast<float>(aux >> 28)) * 0.5f;
       for (std::ptrdiff_t r = 0; r < 4; ++r, dst += 8) {
         const std::uint8_t signs = signs_from_7bits(aux >> (7 * r));
-        const std::uint32_t lo = kIq3xxsGrid[qs[8 * g + 2 * r]];
-        const std::uint32_t hi = kIq3xxsGrid[qs[8 * g + 2 * r + 1]];
-        for (int j = 0; j < 4; ++j) {
-          dst[j] = db * static_cast<float>(grid_byte(lo, j)) * sign_of(signs, j);
-          dst[j + 4] = db * static_cast<float>(grid_byte(hi, j)) * sign_of(signs, j + 4);
-        }
+        put_signed_run(dst, db, grid_pair(kIq3xxsGrid[qs[8 * g + 2 * r]], kIq3xxsGrid[qs[8 * g + 2 * r + 1]]), signs);
       }
     }
   }
@@ -367,13 +372,7 @@ void decode_iq3_s(const std::uint8_t* src, float* dst, std::int64_t n_elems) {
         const int k = 2 * r;
         const unsigned i0 = qs[8 * g + k] | (((static_cast<unsigned>(qh[g]) >> k) & 1u) << 8);
         const unsigned i1 = qs[8 * g + k + 1] | (((static_cast<unsigned>(qh[g]) >> (k + 1)) & 1u) << 8);
-        const std::uint32_t lo = kIq3sGrid[i0];
-        const std::uint32_t hi = kIq3sGrid[i1];
-        const std::uint8_t sg = signs[4 * g + r];
-        for (int j = 0; j < 4; ++j) {
-          dst[j] = db * static_cast<float>(grid_byte(lo, j)) * sign_of(sg, j);
-          dst[j + 4] = db * static_cast<float>(grid_byte(hi, j)) * sign_of(sg, j + 4);
-        }
+        put_signed_run(dst, db, grid_pair(kIq3sGrid[i0], kIq3sGrid[i1]), signs[4 * g + r]);
       }
     }
   }
