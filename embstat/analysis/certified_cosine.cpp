@@ -1,9 +1,11 @@
 #include "embstat/analysis/certified_cosine.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "embstat/analysis/sign_pairs.hpp"
+#include "embstat/base/vector_clones.hpp"
 
 namespace embstat {
 
@@ -11,6 +13,17 @@ double float_cosine_error(std::int64_t d) {
   const double du = static_cast<double>(std::max<std::int64_t>(d, 1)) * 0x1p-24;
   if (du >= 0.5) return 2.0;  // no useful bound: every cosine is uncertain
   return du / (1.0 - du) * (1.0 + 0x1p-20) + static_cast<double>(d) * 0x1p-149;
+}
+
+EMBSTAT_VECTOR_CLONES bool clamp_cosines_near_zero(float* cos, std::int64_t len, float band) {
+  int any = 0;
+#pragma omp simd reduction(| : any)
+  for (std::int64_t k = 0; k < len; ++k) {
+    const float c = clamp_cosine(cos[k]);
+    cos[k] = c;
+    any |= static_cast<int>(std::fabs(c) <= band);
+  }
+  return any != 0;
 }
 
 float certification_band(std::int64_t d) {

@@ -47,17 +47,16 @@ inline float clamp_cosine(float c) {
   return c < -1.0f ? -1.0f : (c > 1.0f ? 1.0f : c);
 }
 
+// Clamps cos[0, len) to [-1, 1]; true when any value is within `band` of 0. The one sweep over
+// every pair of every tile, so it is compiled per vector level (vector_clones.hpp); its results
+// are exact (a clamp and a comparison), the same at every level.
+bool clamp_cosines_near_zero(float* cos, std::int64_t len, float band);
+
 // Clamps cos[0, len) to [-1, 1] and replaces every value within `band` of 0 by exact(k) (a
 // certified cosine). Returns how many were replaced.
 template <class Exact>
 std::int64_t certify_cosines(float* cos, std::int64_t len, float band, Exact&& exact) {
-  bool any = false;
-  for (std::int64_t k = 0; k < len; ++k) {
-    const float c = clamp_cosine(cos[k]);
-    cos[k] = c;
-    any |= std::fabs(c) <= band;
-  }
-  if (!any) return 0;
+  if (!clamp_cosines_near_zero(cos, len, band)) return 0;
   std::int64_t replaced = 0;
   for (std::int64_t k = 0; k < len; ++k)
     if (std::fabs(cos[k]) <= band) {
